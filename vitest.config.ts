@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+// Tests run against the packages' sources (the same code the build emits), so a test run never
+// depends on a stale dist/. The runtime and e2e suites use the built packages on purpose.
+const alias = [
+  { find: /^@sluice\/client$/, replacement: src('./packages/client/src/index.ts') },
+  { find: /^@sluice\/server-kit\/testing$/, replacement: src('./packages/server-kit/src/testing/index.ts') },
+  { find: /^@sluice\/server-kit$/, replacement: src('./packages/server-kit/src/index.ts') },
+  { find: /^@sluice\/react$/, replacement: src('./packages/react/src/index.ts') },
+]
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    // Each file runs in a forked child so leak checks with process.getActiveResourcesInfo() see only
+    // that file's resources.
+    pool: 'forks',
+    testTimeout: 15_000,
+    hookTimeout: 15_000,
+    projects: [
+      { extends: true, test: { name: 'client', environment: 'node', include: ['test/client/**/*.test.ts'] } },
+      { extends: true, test: { name: 'server-kit', environment: 'node', include: ['test/server-kit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'react',
+          environment: 'jsdom',
+          include: ['test/react/**/*.test.{ts,tsx}'],
+          typecheck: { enabled: true, include: ['test/react/**/*.test-d.{ts,tsx}'] },
+        },
+      },
+      { extends: true, test: { name: 'conformance', environment: 'node', include: ['test/conformance/**/*.test.ts'] } },
+    ],
+  },
+})
