@@ -28,6 +28,12 @@ export interface Connection<TMessage, TData = TMessage> extends AsyncIterable<TM
   getSnapshot(): ConnectionSnapshot<TData>
   /** Calls `onChange` after every snapshot change; returns the unsubscribe function. */
   subscribe(onChange: () => void): () => void
+  /**
+   * Calls `onMessage` synchronously for every message delivered from now on (after `parse` /
+   * `schema`), before the snapshot changes. Unlike `subscribe` nothing is coalesced, so a reducer
+   * fed from here sees every message. Returns the unsubscribe function.
+   */
+  listen(onMessage: (message: TMessage) => void): () => void
   /** Closes for good. Idempotent; cancels a pending backoff timer; releases every resource. */
   close(): void
   /** Drops the current attempt (if any) and connects again at once, resetting the attempt counter. */
