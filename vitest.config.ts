@@ -33,6 +33,22 @@ export default defineConfig({
         },
       },
       { extends: true, test: { name: 'conformance', environment: 'node', include: ['test/conformance/**/*.test.ts'] } },
+      // These two run the built packages (dist/) in other runtimes and in Chromium; `npm test`
+      // builds before it runs Vitest.
+      {
+        extends: true,
+        test: { name: 'runtimes', environment: 'node', include: ['test/runtimes/**/*.test.ts'], testTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 })
