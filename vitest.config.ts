@@ -18,6 +18,7 @@ export default defineConfig({
     // Each file runs in a forked child so leak checks with process.getActiveResourcesInfo() see only
     // that file's resources.
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
     testTimeout: 15_000,
     hookTimeout: 15_000,
     projects: [
