@@ -9,3 +9,5 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js'
+export type { Progress, ReadWithProgressOptions, ReadWithProgressResult } from './progress.js'
+export { contentLength, filenameFromContentDisposition, readWithProgress } from './progress.js'
