@@ -1,0 +1,410 @@
+import { SluiceError } from '@sluice/client'
+import type { ChannelGapReason, ChannelMessage, ChannelMessageInit, ChannelStore, SyncChannelStore } from './store.js'
+import { createMemoryStore } from './store.js'
+
+/**
+ * The event type of the in-band message that tells a subscriber its `lastEventId` could not be
+ * resumed exactly (it is older than the retained history, or unknown). It is a normal SSE event, so
+ * a browser's native `EventSource` sees it: `source.addEventListener('sluice-gap', reload)`. Its data
+ * is a {@link ChannelGapData}; the messages that follow start at the oldest retained one. Publishing
+ * with this event type is refused.
+ */
+export const GAP_EVENT = 'sluice-gap'
+
+/** Data of the {@link GAP_EVENT} message. */
+export interface ChannelGapData {
+  /** The id the subscriber asked to resume after. */
+  readonly lastEventId: string
+  /** `trimmed`: messages after it were dropped from the history; `unknown`: never assigned here. */
+  readonly reason: ChannelGapReason
+  /** Id of the first message that follows the gap, or `null` when only live messages follow. */
+  readonly nextId: string | null
+}
+
+/**
+ * The in-band gap signal. It carries no `id`, so a client's last event ID stays the one it had until
+ * the next real message.
+ */
+export interface ChannelGapMessage {
+  readonly id?: undefined
+  readonly event: typeof GAP_EVENT
+  readonly data: ChannelGapData
+}
+
+/** What a subscription yields: published messages, and possibly one gap signal first. */
+export type ChannelEvent<T = unknown> = ChannelMessage<T> | ChannelGapMessage
+
+/** Options of {@link Channel.publish}. */
+export interface PublishOptions {
+  /** SSE event type. Must not contain CR or LF, and must not be {@link GAP_EVENT}. */
+  event?: string
+}
+
+/** Options of {@link Channel.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Resume after this id (the `Last-Event-ID` a reconnecting client sends): every retained message
+   * after it is replayed, then live ones follow with no gap and no duplicate. Absent: live only.
+   */
+  lastEventId?: string | undefined
+  /** Aborting ends the subscription (pass the request's or the stream's signal). */
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * A live subscription: an async iterator of {@link ChannelEvent}s. Calling `return()` (what
+ * `for await` does on `break`, and what the stream pump does when the client leaves) removes the
+ * subscriber at once, even while it waits for the next message.
+ */
+export interface ChannelSubscription<T = unknown> extends AsyncIterableIterator<ChannelEvent<T>> {
+  return(): Promise<IteratorResult<ChannelEvent<T>, undefined>>
+  [Symbol.asyncIterator](): ChannelSubscription<T>
+}
+
+/** Options of {@link createChannel}. */
+export interface ChannelOptions<T = unknown> {
+  /** Retained history for replay. Default: `createMemoryStore()` (the last 1000 messages). */
+  store?: ChannelStore<T>
+  /**
+   * How many messages may wait for one subscriber that is not pulling (a slow client). Past it the
+   * subscriber is ended normally: its iterator returns, its response closes, and the client
+   * reconnects and resumes from its last id (Mercure's policy) instead of the server buffering
+   * without bound. Default 500: queued messages are shared references, so this costs pointers; and
+   * it is half the default history, so an ended subscriber can usually still resume exactly.
+   */
+  maxQueue?: number
+  /** How many messages one replay read asks the store for. Default 100. */
+  replayPageSize?: number
+}
+
+/**
+ * A fan-out point with replay. `TPublished` is what `publish` returns: the id itself on a
+ * synchronous store (the default), a promise of it on an asynchronous one.
+ */
+export interface Channel<T = unknown, TPublished extends string | Promise<string> = string> {
+  /**
+   * Appends a message to the history and delivers it to every subscriber; returns its id. Throws
+   * `TypeError` for an invalid `event` or data that JSON cannot encode, and `SluiceError` with code
+   * `CHANNEL_CLOSED` after {@link Channel.close}.
+   */
+  publish(data: T, options?: PublishOptions): TPublished
+  /**
+   * Subscribes from now on (live only) or, with `lastEventId`, from just after that id. The
+   * subscriber is registered at once, so nothing published after this call is missed even before
+   * the first `next()`. After `close()` it returns an already-ended subscription.
+   */
+  subscribe(options?: SubscribeOptions): ChannelSubscription<T>
+  /** Subscribers currently registered. */
+  readonly subscriberCount: number
+  /** `true` after {@link Channel.close}. */
+  readonly closed: boolean
+  /**
+   * Ends every subscription cleanly (each first delivers what was already queued for it, if it had
+   * caught up with the history) and refuses further publishes. Idempotent.
+   */
+  close(): void
+}
+
+/** Default {@link ChannelOptions.maxQueue}. */
+export const DEFAULT_CHANNEL_MAX_QUEUE = 500
+const DEFAULT_REPLAY_PAGE_SIZE = 100
+
+/**
+ * Creates a channel: publish once, deliver to every subscriber, and let a reconnecting subscriber
+ * resume from its last id.
+ *
+ * @example
+ * ```ts
+ * const chat = createChannel<{ user: string; text: string }>()
+ * // node:http / Express / Fastify (reply.raw):
+ * app.get('/chat', (req, res) =>
+ *   sendEventStream(req, res, ({ lastEventId, signal }) => chat.subscribe({ lastEventId, signal })),
+ * )
+ * chat.publish({ user: 'ada', text: 'hi' }, { event: 'chat' }) // "1"
+ * ```
+ */
+export function createChannel<T = unknown>(
+  options?: ChannelOptions<T> & { store?: SyncChannelStore<T> },
+): Channel<T, string>
+export function createChannel<T = unknown>(
+  options: ChannelOptions<T> & { store: ChannelStore<T> },
+): Channel<T, Promise<string>>
+export function createChannel<T = unknown>(options: ChannelOptions<T> = {}): Channel<T, string | Promise<string>> {
+  return new ChannelImpl<T>(options)
+}
+
+const isPositiveInteger = (value: number) => Number.isSafeInteger(value) && value > 0
+
+class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
+  readonly #store: ChannelStore<T>
+  readonly #maxQueue: number
+  readonly #pageSize: number
+  readonly #subscribers = new Set<Subscriber<T>>()
+  #closed = false
+  /** Set once the store answered asynchronously: from then on fan-out follows publish order. */
+  #chain: Promise<unknown> | undefined
+  readonly #unwatch: (() => void) | undefined
+
+  constructor(options: ChannelOptions<T>) {
+    this.#maxQueue = options.maxQueue ?? DEFAULT_CHANNEL_MAX_QUEUE
+    this.#pageSize = options.replayPageSize ?? DEFAULT_REPLAY_PAGE_SIZE
+    if (!isPositiveInteger(this.#maxQueue)) {
+      throw new TypeError(`createChannel: maxQueue must be a positive integer, got ${String(options.maxQueue)}`)
+    }
+    if (!isPositiveInteger(this.#pageSize)) {
+      throw new TypeError(
+        `createChannel: replayPageSize must be a positive integer, got ${String(options.replayPageSize)}`,
+      )
+    }
+    this.#store = options.store ?? createMemoryStore<T>()
+    this.#unwatch = this.#store.watch?.((message) => this.#fanOut(message))
+  }
+
+  get subscriberCount(): number {
+    return this.#subscribers.size
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  publish(data: T, options?: PublishOptions): string | Promise<string> {
+    if (this.#closed) {
+      throw new SluiceError('CHANNEL_CLOSED', 'Cannot publish: the channel is closed (close() was called)')
+    }
+    const event = options?.event
+    assertPublishable(data, event)
+    const init: ChannelMessageInit<T> = event === undefined ? { data } : { event, data }
+    // A store that reports appends itself (shared across processes) is the one source of fan-out.
+    if (this.#unwatch !== undefined) return this.#store.append(init)
+
+    if (this.#chain === undefined) {
+      const appended = this.#store.append(init)
+      if (typeof appended === 'string') {
+        this.#fanOut(freezeMessage(appended, init))
+        return appended
+      }
+      return this.#enqueue(appended, init)
+    }
+    // Once asynchronous, appends run one at a time so that subscribers receive messages in id
+    // order: two overlapping appends could otherwise resolve (and fan out) out of order.
+    return this.#enqueue(
+      this.#chain.then(() => this.#store.append(init)),
+      init,
+    )
+  }
+
+  #enqueue(appended: Promise<string>, init: ChannelMessageInit<T>): Promise<string> {
+    const published = appended.then((id) => {
+      this.#fanOut(freezeMessage(id, init))
+      return id
+    })
+    // The caller sees a failed append through `published`; the chain only orders later publishes.
+    this.#chain = published.then(
+      () => undefined,
+      () => undefined,
+    )
+    return published
+  }
+
+  #fanOut(message: ChannelMessage<T>): void {
+    // Deleting from a Set while iterating it is safe: a subscriber that overflows removes itself.
+    for (const subscriber of this.#subscribers) subscriber.push(message)
+  }
+
+  subscribe(options: SubscribeOptions = {}): ChannelSubscription<T> {
+    const { lastEventId, signal } = options
+    // Without lastEventId there is no replay: the subscriber is live from the start.
+    const subscriber = new Subscriber<T>(this.#maxQueue, this.#subscribers, signal, lastEventId === undefined)
+    if (this.#closed) subscriber.end(false)
+    return subscription(subscriber, this.#replay(subscriber, lastEventId))
+  }
+
+  /**
+   * Replays history after `lastEventId`, then hands over to the live queue. The subscriber was
+   * registered before the first read, so every message appended after that moment is in its live
+   * queue; a read may also contain some of them. The replay therefore stops at the first message
+   * already in the live queue, and the live queue drops what the replay already delivered: no gap,
+   * no duplicate, whatever the store's timing.
+   */
+  async *#replay(subscriber: Subscriber<T>, lastEventId: string | undefined): AsyncGenerator<ChannelEvent<T>, void> {
+    try {
+      if (lastEventId !== undefined) {
+        let cursor = lastEventId
+        read: while (!subscriber.ended) {
+          const page = await this.#store.readAfter(cursor, this.#pageSize)
+          if (subscriber.ended) return
+          if (page.gap !== undefined) {
+            yield gapMessage(cursor, page.gap, page.messages[0]?.id ?? null)
+            if (subscriber.ended) return
+          }
+          for (const message of page.messages) {
+            if (message.id === subscriber.firstLiveId()) break read
+            yield message
+            cursor = message.id
+            if (subscriber.ended) return
+          }
+          // A short page reached the end of the history as it was when read; anything appended
+          // after that read is in the live queue.
+          if (page.messages.length < this.#pageSize) break
+        }
+        subscriber.goLive(cursor)
+      }
+      for (;;) {
+        const message = subscriber.take()
+        if (message !== undefined) yield message
+        else if (subscriber.ended) return
+        else await subscriber.waitForMessage()
+      }
+    } finally {
+      subscriber.end(false)
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#unwatch?.()
+    for (const subscriber of this.#subscribers) subscriber.end(true)
+  }
+}
+
+/** One subscriber's state: its bounded live queue, and the one place that ends it. */
+class Subscriber<T> {
+  ended = false
+  readonly #queue: ChannelMessage<T>[] = []
+  #live: boolean
+  #wake: (() => void) | undefined
+  readonly #maxQueue: number
+  readonly #registry: Set<Subscriber<T>>
+  readonly #signal: AbortSignal | undefined
+  readonly #onAbort = () => this.end(false)
+
+  constructor(maxQueue: number, registry: Set<Subscriber<T>>, signal: AbortSignal | undefined, live: boolean) {
+    this.#maxQueue = maxQueue
+    this.#live = live
+    this.#registry = registry
+    this.#signal = signal
+    if (signal?.aborted) {
+      this.ended = true
+      return
+    }
+    registry.add(this)
+    signal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  push(message: ChannelMessage<T>): void {
+    if (this.ended) return
+    if (this.#queue.length >= this.#maxQueue) {
+      // Too far behind: end it rather than buffer without bound. What it already received is a
+      // prefix of the sequence, so resuming from its last id loses nothing that is still retained.
+      this.end(false)
+      return
+    }
+    this.#queue.push(message)
+    this.#wakeUp()
+  }
+
+  firstLiveId(): string | undefined {
+    return this.#queue[0]?.id
+  }
+
+  /** Switches from replay to live; drops queued messages the replay already delivered. */
+  goLive(cursor: string): void {
+    const delivered = this.#queue.findIndex((message) => message.id === cursor)
+    if (delivered >= 0) this.#queue.splice(0, delivered + 1)
+    this.#live = true
+  }
+
+  take(): ChannelMessage<T> | undefined {
+    return this.#queue.shift()
+  }
+
+  waitForMessage(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve
+    })
+  }
+
+  /**
+   * Ends the subscription (idempotent): unregisters, detaches from the signal, wakes a waiting
+   * reader. `drain` keeps the queued messages to deliver first, only when they follow the replay;
+   * a queue collected during an unfinished replay would open a hole in the sequence.
+   */
+  end(drain: boolean): void {
+    if (!drain || !this.#live) this.#queue.length = 0
+    if (this.ended) return
+    this.ended = true
+    this.#registry.delete(this)
+    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#wakeUp()
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+}
+
+/**
+ * Wraps the replay generator so that `return()` acts at once: an async generator queues `return()`
+ * behind a pending `next()`, which would keep a departed client registered until the next publish.
+ */
+function subscription<T>(
+  subscriber: Subscriber<T>,
+  generator: AsyncGenerator<ChannelEvent<T>, void>,
+): ChannelSubscription<T> {
+  const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
+  let returned = false
+  return {
+    async next() {
+      if (returned) return done
+      const result = await generator.next()
+      return result.done === true ? done : result
+    },
+    async return() {
+      returned = true
+      // Wakes a pending next(), which then finds the subscription ended and completes the generator.
+      subscriber.end(false)
+      return done
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}
+
+function gapMessage(lastEventId: string, reason: ChannelGapReason, nextId: string | null): ChannelGapMessage {
+  return { event: GAP_EVENT, data: { lastEventId, reason, nextId } }
+}
+
+function freezeMessage<T>(id: string, init: ChannelMessageInit<T>): ChannelMessage<T> {
+  return Object.freeze(init.event === undefined ? { id, data: init.data } : { id, event: init.event, data: init.data })
+}
+
+/**
+ * Refuses, at publish time, what would break every subscriber's stream later: an `event` that would
+ * inject SSE fields (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
+ * splits lines on CR and LF), the reserved gap event type, and data JSON cannot encode.
+ */
+function assertPublishable(data: unknown, event: string | undefined): void {
+  if (event !== undefined) {
+    if (typeof event !== 'string' || /[\r\n]/.test(event)) {
+      throw new TypeError(`publish: event must be a string without CR or LF, got ${JSON.stringify(event)}`)
+    }
+    if (event === GAP_EVENT) {
+      throw new TypeError(`publish: the event type "${GAP_EVENT}" is reserved for the channel's gap signal`)
+    }
+  }
+  if (typeof data === 'string') return
+  let encoded: string | undefined
+  try {
+    encoded = JSON.stringify(data)
+  } catch (cause) {
+    throw new TypeError(`publish: data cannot be encoded as JSON (${(cause as Error).message})`, { cause })
+  }
+  if (encoded === undefined) {
+    throw new TypeError(`publish: data of type ${typeof data} cannot be encoded as JSON; pass a string or a JSON value`)
+  }
+}

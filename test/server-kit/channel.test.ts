@@ -1,0 +1,325 @@
+import { randomBytes } from 'node:crypto'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { SluiceError } from '@sluice/client'
+import type { ChannelEvent, ChannelSubscription } from '@sluice/server-kit'
+import { createChannel, createMemoryStore, DEFAULT_CHANNEL_MAX_QUEUE, GAP_EVENT } from '@sluice/server-kit'
+import { describe, expect, it } from 'vitest'
+
+/** Pulls exactly `count` events from a subscription (each must arrive: the test times out otherwise). */
+async function take<T>(subscription: ChannelSubscription<T>, count: number): Promise<ChannelEvent<T>[]> {
+  const events: ChannelEvent<T>[] = []
+  while (events.length < count) {
+    const result = await subscription.next()
+    if (result.done) throw new Error(`subscription ended after ${events.length} of ${count} events`)
+    events.push(result.value)
+  }
+  return events
+}
+
+const ids = (events: readonly ChannelEvent[]) => events.map((event) => event.id)
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i))
+
+describe('createChannel', () => {
+  it('assigns increasing string ids and delivers every message in order', async () => {
+    const channel = createChannel<number>()
+    const subscription = channel.subscribe()
+    const published = [1, 2, 3, 4, 5].map((n) => channel.publish(n, n % 2 ? { event: 'odd' } : {}))
+    expect(published).toEqual(range(1, 5))
+    const events = await take(subscription, 5)
+    expect(events).toEqual([
+      { id: '1', event: 'odd', data: 1 },
+      { id: '2', data: 2 },
+      { id: '3', event: 'odd', data: 3 },
+      { id: '4', data: 4 },
+      { id: '5', event: 'odd', data: 5 },
+    ])
+    await subscription.return()
+  })
+
+  it('is live only without lastEventId', async () => {
+    const channel = createChannel<string>()
+    channel.publish('before')
+    const subscription = channel.subscribe()
+    channel.publish('after')
+    expect(await take(subscription, 1)).toEqual([{ id: '2', data: 'after' }])
+    await subscription.return()
+  })
+
+  it('registers at subscribe(): a message published before the first next() is not missed', async () => {
+    const channel = createChannel<string>()
+    const subscription = channel.subscribe()
+    expect(channel.subscriberCount).toBe(1)
+    channel.publish('early')
+    expect(await take(subscription, 1)).toEqual([{ id: '1', data: 'early' }])
+    await subscription.return()
+  })
+
+  it('replays every retained message after lastEventId, then goes live', async () => {
+    const channel = createChannel<number>()
+    for (let n = 1; n <= 10; n++) channel.publish(n)
+    const subscription = channel.subscribe({ lastEventId: '4' })
+    const replayed = await take(subscription, 6)
+    expect(ids(replayed)).toEqual(range(5, 10))
+    channel.publish(11)
+    expect(await take(subscription, 1)).toEqual([{ id: '11', data: 11 }])
+    await subscription.return()
+  })
+
+  it('has no gap and no duplicate when messages are published while the replay is being read', async () => {
+    const channel = createChannel<number>({ replayPageSize: 3 })
+    for (let n = 1; n <= 10; n++) channel.publish(n)
+    const subscription = channel.subscribe({ lastEventId: '2' })
+    // Published after subscribe() but before the replay read: in the history and in the live queue.
+    channel.publish(11)
+    const received = await take(subscription, 4)
+    // Published while the replay is between pages.
+    channel.publish(12)
+    channel.publish(13)
+    received.push(...(await take(subscription, 7)))
+    channel.publish(14)
+    received.push(...(await take(subscription, 1)))
+    expect(ids(received)).toEqual(range(3, 14))
+    await subscription.return()
+  })
+
+  it('resuming from the newest id replays nothing and stays live', async () => {
+    const channel = createChannel<number>()
+    channel.publish(1)
+    const last = channel.publish(2)
+    const subscription = channel.subscribe({ lastEventId: last })
+    const pending = subscription.next()
+    channel.publish(3)
+    expect(await pending).toEqual({ done: false, value: { id: '3', data: 3 } })
+    await subscription.return()
+  })
+
+  it('signals an unknown lastEventId in band, then continues from the oldest retained message', async () => {
+    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 3 }) })
+    for (let n = 1; n <= 5; n++) channel.publish(n)
+    for (const unknown of ['nope', '99', '007', '']) {
+      const subscription = channel.subscribe({ lastEventId: unknown })
+      const [gap, ...rest] = await take(subscription, 4)
+      expect(gap).toEqual({ event: GAP_EVENT, data: { lastEventId: unknown, reason: 'unknown', nextId: '3' } })
+      expect(gap?.id).toBeUndefined()
+      expect(ids(rest)).toEqual(['3', '4', '5'])
+      await subscription.return()
+    }
+  })
+
+  it('signals a trimmed lastEventId in band, then continues from the oldest retained message', async () => {
+    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 5 }) })
+    for (let n = 1; n <= 10; n++) channel.publish(n)
+    const subscription = channel.subscribe({ lastEventId: '2' })
+    const [gap, ...rest] = await take(subscription, 6)
+    expect(gap).toEqual({ event: GAP_EVENT, data: { lastEventId: '2', reason: 'trimmed', nextId: '6' } })
+    expect(ids(rest)).toEqual(range(6, 10))
+    await subscription.return()
+
+    // The id just before the oldest retained one is still an exact resume: nothing was lost.
+    const exact = channel.subscribe({ lastEventId: '5' })
+    expect(ids(await take(exact, 5))).toEqual(range(6, 10))
+    await exact.return()
+  })
+
+  it('signals a gap with nextId null when no history is retained, then delivers live messages', async () => {
+    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 0 }) })
+    channel.publish(1)
+    channel.publish(2)
+    const subscription = channel.subscribe({ lastEventId: '1' })
+    const gap = await take(subscription, 1)
+    expect(gap).toEqual([{ event: GAP_EVENT, data: { lastEventId: '1', reason: 'trimmed', nextId: null } }])
+    channel.publish(3)
+    expect(ids(await take(subscription, 1))).toEqual(['3'])
+    await subscription.return()
+  })
+
+  it('counts subscribers, and return() removes one at once even while it waits', async () => {
+    const channel = createChannel<number>()
+    const a = channel.subscribe()
+    const b = channel.subscribe({ lastEventId: '0' })
+    expect(channel.subscriberCount).toBe(2)
+    const waiting = a.next()
+    await a.return()
+    expect(channel.subscriberCount).toBe(1)
+    expect(await waiting).toEqual({ done: true, value: undefined })
+    expect(await a.next()).toEqual({ done: true, value: undefined })
+    await b.return()
+    expect(channel.subscriberCount).toBe(0)
+    // Nothing is delivered to a returned subscription.
+    channel.publish(1)
+    expect(await b.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('breaking out of for await removes the subscriber', async () => {
+    const channel = createChannel<number>()
+    const subscription = channel.subscribe()
+    channel.publish(1)
+    channel.publish(2)
+    for await (const event of subscription) {
+      expect(event.data).toBe(1)
+      break
+    }
+    expect(channel.subscriberCount).toBe(0)
+  })
+
+  it('aborting the signal ends the subscription while it waits', async () => {
+    const channel = createChannel<number>()
+    const controller = new AbortController()
+    const subscription = channel.subscribe({ signal: controller.signal })
+    const waiting = subscription.next()
+    expect(channel.subscriberCount).toBe(1)
+    controller.abort()
+    expect(channel.subscriberCount).toBe(0)
+    expect(await waiting).toEqual({ done: true, value: undefined })
+
+    const already = channel.subscribe({ signal: AbortSignal.abort() })
+    expect(channel.subscriberCount).toBe(0)
+    expect(await already.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('ends a subscriber that falls more than maxQueue behind, normally, and it resumes exactly by id', async () => {
+    const channel = createChannel<number>({ maxQueue: 10 })
+    const slow = channel.subscribe()
+    const fast = channel.subscribe()
+    for (let n = 1; n <= 5; n++) channel.publish(n)
+    const received = await take(slow, 3)
+    expect(ids(await take(fast, 5))).toEqual(range(1, 5))
+    for (let n = 6; n <= 12; n++) channel.publish(n)
+    // 9 queued for `slow` (4..12); the fast one keeps pulling.
+    expect(ids(await take(fast, 7))).toEqual(range(6, 12))
+    expect(channel.subscriberCount).toBe(2)
+    channel.publish(13)
+    expect(channel.subscriberCount).toBe(2)
+    channel.publish(14) // the 11th queued message: over maxQueue
+    expect(channel.subscriberCount).toBe(1)
+    // Ended normally: the iterator returns, it does not throw.
+    expect(await slow.next()).toEqual({ done: true, value: undefined })
+    const lastId = received.at(-1)?.id
+    expect(lastId).toBe('3')
+    const resumed = channel.subscribe({ lastEventId: lastId })
+    expect(ids(await take(resumed, 11))).toEqual(range(4, 14))
+    await resumed.return()
+    await fast.return()
+  })
+
+  it('keeps memory bounded with a subscriber that never reads', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const channel = createChannel<string>({ maxQueue: 100, store: createMemoryStore({ maxSize: 100 }) })
+    const stuck = channel.subscribe()
+    gc()
+    const before = process.memoryUsage().heapUsed
+    // 40,000 distinct 1 KiB strings: ~80 MB of heap if anything kept them all.
+    for (let n = 0; n < 40_000; n++) {
+      channel.publish(randomBytes(512).toString('hex'))
+      if (n === 100) expect(channel.subscriberCount).toBe(0)
+    }
+    gc()
+    const grown = process.memoryUsage().heapUsed - before
+    expect(grown).toBeLessThan(10 * 1024 * 1024)
+    expect(await stuck.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('close() ends every subscription cleanly after what it had queued, and refuses publishes', async () => {
+    const channel = createChannel<number>()
+    const live = channel.subscribe()
+    const replaying = channel.subscribe({ lastEventId: '0' })
+    const waiting = channel.subscribe()
+    const pending = waiting.next()
+    channel.publish(1)
+    expect(await pending).toEqual({ done: false, value: { id: '1', data: 1 } })
+    const pendingAgain = waiting.next()
+    channel.publish(2)
+    await pendingAgain
+    channel.close()
+    expect(channel.closed).toBe(true)
+    expect(channel.subscriberCount).toBe(0)
+    // `live` had caught up: it delivers what was queued for it, then ends.
+    expect(ids(await take(live, 2))).toEqual(['1', '2'])
+    expect(await live.next()).toEqual({ done: true, value: undefined })
+    // `replaying` never started reading: ending it mid-replay must not deliver a live tail with a hole.
+    expect(await replaying.next()).toEqual({ done: true, value: undefined })
+    expect(await waiting.next()).toEqual({ done: true, value: undefined })
+
+    expect(() => channel.publish(3)).toThrow(SluiceError)
+    expect(() => channel.publish(3)).toThrow(/closed/)
+    try {
+      channel.publish(3)
+    } catch (error) {
+      expect((error as SluiceError).code).toBe('CHANNEL_CLOSED')
+    }
+    const late = channel.subscribe()
+    expect(channel.subscriberCount).toBe(0)
+    expect(await late.next()).toEqual({ done: true, value: undefined })
+    channel.close()
+  })
+
+  it('refuses, at publish time, what would break the stream later', () => {
+    const channel = createChannel<unknown>()
+    expect(() => channel.publish('x', { event: 'a\nb' })).toThrow(TypeError)
+    expect(() => channel.publish('x', { event: 'a\rid: 7' })).toThrow(/CR or LF/)
+    expect(() => channel.publish('x', { event: GAP_EVENT })).toThrow(/reserved/)
+    expect(() => channel.publish(10n)).toThrow(/JSON/)
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    expect(() => channel.publish(cycle)).toThrow(TypeError)
+    expect(() => channel.publish(undefined)).toThrow(/cannot be encoded as JSON/)
+    // Nothing was appended by the refused publishes.
+    expect(channel.publish({ ok: true })).toBe('1')
+  })
+
+  it('hands out frozen messages, shared by every subscriber', async () => {
+    const channel = createChannel<{ n: number }>()
+    const a = channel.subscribe()
+    const b = channel.subscribe()
+    channel.publish({ n: 1 })
+    const [first] = await take(a, 1)
+    const [second] = await take(b, 1)
+    expect(Object.isFrozen(first)).toBe(true)
+    expect(first).toBe(second)
+    await a.return()
+    await b.return()
+  })
+
+  it('validates its options with errors that name the option', () => {
+    expect(() => createChannel({ maxQueue: 0 })).toThrow(/maxQueue/)
+    expect(() => createChannel({ replayPageSize: 1.5 })).toThrow(/replayPageSize/)
+    expect(() => createMemoryStore({ maxSize: -1 })).toThrow(/maxSize/)
+    expect(DEFAULT_CHANNEL_MAX_QUEUE).toBe(500)
+  })
+
+  it('leaves no timers or handles behind', async () => {
+    const before = process.getActiveResourcesInfo()
+    const channel = createChannel<number>()
+    const subscriptions = Array.from({ length: 20 }, (_, i) =>
+      channel.subscribe(i % 2 ? { lastEventId: '0', signal: new AbortController().signal } : {}),
+    )
+    channel.publish(1)
+    await Promise.all(subscriptions.map((subscription) => subscription.next()))
+    channel.close()
+    await Promise.all(subscriptions.map((subscription) => subscription.return()))
+    expect(channel.subscriberCount).toBe(0)
+    expect(process.getActiveResourcesInfo().sort()).toEqual(before.sort())
+  })
+})
+
+describe('createMemoryStore', () => {
+  it('keeps the last maxSize messages and reads after an id in pages', () => {
+    const store = createMemoryStore<number>({ maxSize: 4 })
+    for (let n = 1; n <= 6; n++) expect(store.append({ data: n })).toBe(String(n))
+    expect(store.readAfter('2', 10)).toEqual({
+      messages: [
+        { id: '3', data: 3 },
+        { id: '4', data: 4 },
+        { id: '5', data: 5 },
+        { id: '6', data: 6 },
+      ],
+    })
+    expect(store.readAfter('3', 2).messages.map((m) => m.id)).toEqual(['4', '5'])
+    expect(store.readAfter('6', 10)).toEqual({ messages: [] })
+    expect(store.readAfter('1', 1)).toEqual({ messages: [{ id: '3', data: 3 }], gap: 'trimmed' })
+    expect(store.readAfter('7', 1)).toEqual({ messages: [{ id: '3', data: 3 }], gap: 'unknown' })
+    expect(store.readAfter('3.0', 1).gap).toBe('unknown')
+  })
+})
