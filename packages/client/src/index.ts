@@ -1,4 +1,14 @@
-export type { Connection, ConnectionSnapshot, ConnectionStatus } from './connection/types.js'
+export type { Connection, ConnectionOptions, ConnectionSnapshot, ConnectionStatus } from './connection/types.js'
+export type { RetryOptions } from './connection/retry.js'
+export { DEFAULT_RETRY_OPTIONS } from './connection/retry.js'
+export type {
+  HeartbeatOptions,
+  SocketConnection,
+  SocketOptions,
+  SocketPayload,
+  WebSocketConstructor,
+} from './socket.js'
+export { createSocket } from './socket.js'
 export type { ValidationIssue } from './errors.js'
 export {
   ContentTypeError,
@@ -9,5 +19,9 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.js'
+export type { EventStreamMessage, ReadEventStreamOptions } from './parse/event-stream.js'
+export { DEFAULT_MAX_MESSAGE_SIZE, readEventStream } from './parse/event-stream.js'
+export type { ReadNdjsonOptions } from './parse/ndjson.js'
+export { DEFAULT_MAX_LINE_SIZE, NdjsonParseStream, readNdjson } from './parse/ndjson.js'
 export type { Progress, ReadWithProgressOptions, ReadWithProgressResult } from './progress.js'
 export { contentLength, filenameFromContentDisposition, readWithProgress } from './progress.js'

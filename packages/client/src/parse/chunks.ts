@@ -1,0 +1,133 @@
+/**
+ * The one owner of a stream reader for the parsers: acquiring it, reading it, and releasing it on
+ * every way out (end of stream, `break` / `iterator.return()`, abort, error). Both `readEventStream`
+ * and `readNdjson` iterate this generator with `for await`, so leaving their loop for any reason
+ * runs this generator's `finally`, which cancels the source.
+ *
+ * @internal
+ */
+
+/** What the parsers accept: a fetch `Response` or a byte stream (strings only via `NdjsonParseStream`). */
+export type ByteInput = Response | ReadableStream<Uint8Array> | ReadableStream<Uint8Array | string>
+
+/**
+ * Reads `input` chunk by chunk, as bytes.
+ *
+ * - A `Response` without a body (e.g. `204`) is an empty stream.
+ * - String chunks are UTF-8 encoded. A lone high surrogate at the end of one string chunk is held
+ *   back until the next one so a surrogate pair split across chunks is not turned into U+FFFD twice.
+ * - `signal` aborting cancels the reader (with `signal.reason`) and ends the generator normally.
+ * - Leaving early (`return()`) or an error cancels the reader before the lock is released.
+ */
+export async function* readChunks(
+  input: ByteInput,
+  signal: AbortSignal | undefined,
+  caller: string,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const reader = acquireReader(input, caller)
+  if (reader === undefined) return
+  let finished = false
+  const encoder = new StringChunkEncoder()
+  const onAbort = () => {
+    // The pending read() (if any) resolves with done once cancelled, which ends the loop below.
+    reader.cancel(signal?.reason).catch(ignoreCancelFailure)
+  }
+  try {
+    if (signal?.aborted) return
+    signal?.addEventListener('abort', onAbort, { once: true })
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array | string>
+      try {
+        result = await reader.read()
+      } catch (error) {
+        // A fetch body aborted by the same signal rejects with an AbortError: that is the end the
+        // caller asked for, not a failure.
+        if (signal?.aborted) return
+        throw error
+      }
+      if (signal?.aborted) return
+      if (result.done) {
+        finished = true
+        const rest = encoder.end()
+        if (rest !== undefined) yield rest
+        return
+      }
+      const bytes = toBytes(result.value, encoder, caller)
+      if (bytes.byteLength > 0) yield bytes
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+    if (!finished) {
+      await reader.cancel(signal?.aborted ? signal.reason : undefined).catch(ignoreCancelFailure)
+    }
+    reader.releaseLock()
+  }
+}
+
+function acquireReader(input: ByteInput, caller: string): ReadableStreamDefaultReader<Uint8Array | string> | undefined {
+  if (typeof Response !== 'undefined' && input instanceof Response) {
+    if (input.bodyUsed) {
+      throw new TypeError(`${caller}: the Response body was already read; pass a fresh Response (or response.clone()).`)
+    }
+    // No body (204, HEAD): nothing to parse.
+    if (input.body === null) return undefined
+    return input.body.getReader()
+  }
+  if (typeof ReadableStream !== 'undefined' && input instanceof ReadableStream) {
+    if (input.locked) {
+      throw new TypeError(`${caller}: the ReadableStream is locked by another reader; release it or tee() it first.`)
+    }
+    return (input as ReadableStream<Uint8Array | string>).getReader()
+  }
+  throw new TypeError(`${caller}: expected a Response or a ReadableStream<Uint8Array>, got ${describe(input)}.`)
+}
+
+function toBytes(chunk: unknown, encoder: StringChunkEncoder, caller: string): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk
+  if (typeof chunk === 'string') return encoder.encode(chunk)
+  throw new TypeError(
+    `${caller}: expected Uint8Array chunks, got ${describe(chunk)}. Pipe text through a TextEncoderStream first.`,
+  )
+}
+
+/** UTF-8 encodes string chunks, carrying a high surrogate that ends one chunk into the next. */
+class StringChunkEncoder {
+  #encoder: TextEncoder | undefined
+  #carry = ''
+
+  encode(text: string): Uint8Array {
+    let whole = this.#carry + text
+    this.#carry = ''
+    const last = whole.charCodeAt(whole.length - 1)
+    if (last >= 0xd800 && last <= 0xdbff) {
+      this.#carry = whole.slice(-1)
+      whole = whole.slice(0, -1)
+    }
+    this.#encoder ??= new TextEncoder()
+    return this.#encoder.encode(whole)
+  }
+
+  /** Bytes still owed at end of stream: a dangling high surrogate becomes U+FFFD, as TextEncoder does. */
+  end(): Uint8Array | undefined {
+    if (this.#carry === '') return undefined
+    const rest = this.#carry
+    this.#carry = ''
+    this.#encoder ??= new TextEncoder()
+    return this.#encoder.encode(rest)
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'object') return value.constructor?.name ?? 'object'
+  return typeof value
+}
+
+/**
+ * Cancelling rejects only when the stream already errored (that error is the one being surfaced)
+ * or when the source's own `cancel()` throws while we are leaving; neither may replace the reason
+ * the iteration ended, so it is deliberately not rethrown.
+ */
+function ignoreCancelFailure(_error: unknown): void {
+  // Intentionally nothing: see above.
+}

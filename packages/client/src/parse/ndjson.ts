@@ -1,0 +1,186 @@
+import { LimitExceededError, NdjsonSyntaxError } from '../errors.js'
+import { type ByteInput, readChunks } from './chunks.js'
+import { checkLimit } from './limit.js'
+import { LineSplitter } from './lines.js'
+
+/** Options of {@link readNdjson} (and, without `signal`, of {@link NdjsonParseStream}). */
+export interface ReadNdjsonOptions {
+  /**
+   * Bound of one line in bytes (without its line break). As soon as the line being received passes
+   * it, buffering stops and `LimitExceededError` (`limit: "maxLineSize"`, with `lineNumber`) is
+   * thrown. Default {@link DEFAULT_MAX_LINE_SIZE} (8 MiB).
+   */
+  maxLineSize?: number
+  /**
+   * What to do with a line that is not valid JSON. `false` (the default): throw `NdjsonSyntaxError`
+   * after every value before that line was delivered. `true`: skip the line. A function: skip the
+   * line and call it with the error (to log or count bad lines).
+   */
+  skipInvalidLines?: boolean | ((error: NdjsonSyntaxError) => void)
+  /** Aborting cancels the underlying reader and ends the iteration normally. */
+  signal?: AbortSignal
+}
+
+/**
+ * Default `maxLineSize` of {@link readNdjson} and {@link NdjsonParseStream}: 8 MiB. Far above
+ * typical records, small enough that a server that never sends a newline cannot exhaust memory.
+ */
+export const DEFAULT_MAX_LINE_SIZE = 8 * 1024 * 1024
+
+/** Longest excerpt of a bad line kept in `NdjsonSyntaxError.excerpt`. */
+const EXCERPT_LENGTH = 80
+
+/**
+ * Parses newline-delimited JSON (https://github.com/ndjson/ndjson-spec, also JSON Lines) into values.
+ * UTF-8; LF or CRLF line breaks; blank lines skipped; a last line without a line break is parsed;
+ * linear time however the lines are split into chunks.
+ *
+ * It does not check the response status or content type (`createNdjsonStream` does); a `Response`
+ * without a body is an empty stream. Leaving the loop early, aborting `signal` or an error cancels
+ * the underlying reader. Values are not validated: `T` is what you assert the lines contain.
+ *
+ * @throws `NdjsonSyntaxError` (with `lineNumber` and `excerpt`) for a line that is not JSON, unless
+ * `skipInvalidLines`; `LimitExceededError` when a line passes `maxLineSize`; `TypeError` when
+ * `input` is not a `Response` / `ReadableStream` or was already read; the stream's own error if
+ * reading fails.
+ *
+ * @example
+ * ```ts
+ * const response = await fetch('/api/logs?follow=1')
+ * for await (const entry of readNdjson<{ level: string; msg: string }>(response, { maxLineSize: 65_536 })) {
+ *   console.log(entry.level, entry.msg)
+ * }
+ * ```
+ */
+export function readNdjson<T = unknown>(
+  input: Response | ReadableStream<Uint8Array>,
+  options: ReadNdjsonOptions = {},
+): AsyncGenerator<T, void, undefined> {
+  return parseNdjson<T>(input, options, options.signal, 'readNdjson')
+}
+
+/**
+ * NDJSON parsing as a `TransformStream`: write bytes (or strings), read parsed values. Same rules,
+ * options and errors as {@link readNdjson} (it runs the same parser): the readable side errors with
+ * `NdjsonSyntaxError` / `LimitExceededError` only after every value before the bad line was read.
+ * Cancelling the readable side cancels the writable side (and, through `pipeThrough`, the source).
+ *
+ * @example
+ * ```ts
+ * const response = await fetch('/api/events.ndjson')
+ * const values = response.body!.pipeThrough(new NdjsonParseStream<{ id: number }>())
+ * for await (const value of values) console.log(value.id)
+ * ```
+ */
+export class NdjsonParseStream<T = unknown> extends TransformStream<Uint8Array | string, T> {
+  constructor(options: Omit<ReadNdjsonOptions, 'signal'> = {}) {
+    // The base class is an identity stream: what is written to `writable` comes out of its own
+    // readable unchanged, and the shared parser reads it from there.
+    super()
+    const raw = this.readable as unknown as ReadableStream<Uint8Array | string>
+    const values = parseNdjson<T>(raw, options, undefined, 'NdjsonParseStream')
+    // The values are pulled from the parser one read at a time. A transformer that enqueued values
+    // and then errored would lose the values still queued (erroring a ReadableStream discards its
+    // queue), breaking "every value before the bad line is delivered"; pulling makes the error
+    // surface exactly at the read that follows the last good value.
+    const parsed = new ReadableStream<T>(
+      {
+        async pull(controller) {
+          const next = await values.next()
+          if (next.done) controller.close()
+          else controller.enqueue(next.value)
+        },
+        async cancel() {
+          // Runs the parser's `finally`, which cancels the identity stream and so the writer.
+          await values.return(undefined)
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    Object.defineProperty(this, 'readable', { value: parsed, enumerable: true, configurable: true })
+  }
+}
+
+/** The one NDJSON parser behind `readNdjson` and `NdjsonParseStream`. */
+async function* parseNdjson<T>(
+  input: ByteInput,
+  options: Omit<ReadNdjsonOptions, 'signal'>,
+  signal: AbortSignal | undefined,
+  caller: string,
+): AsyncGenerator<T, void, undefined> {
+  const maxLineSize = checkLimit(caller, 'maxLineSize', options.maxLineSize, DEFAULT_MAX_LINE_SIZE)
+  const skip = options.skipInvalidLines ?? false
+  /** Values parsed from the chunk in hand, yielded after it. Bounded by one chunk's size. */
+  const ready: T[] = []
+
+  const splitter = new LineSplitter({
+    crEndsLine: false,
+    maxLineBytes: maxLineSize,
+    onOverflow: (lineNumber) => {
+      throw new LimitExceededError(
+        'maxLineSize',
+        maxLineSize,
+        `NDJSON line ${lineNumber} is longer than maxLineSize (${maxLineSize} bytes)`,
+        { lineNumber },
+      )
+    },
+    onLine: (line, lineNumber) => {
+      // Blank (or whitespace-only) lines separate nothing and are skipped, as most producers emit
+      // a trailing newline and some a blank keepalive line.
+      if (isBlank(line)) return
+      let value: T
+      try {
+        value = JSON.parse(line) as T
+      } catch (cause) {
+        const error = new NdjsonSyntaxError(lineNumber, excerpt(line), { cause })
+        if (skip === false) throw error
+        if (typeof skip === 'function') skip(error)
+        return
+      }
+      ready.push(value)
+    },
+  })
+
+  // A failure (bad line, limit) thrown while splitting a chunk is held until the values parsed from
+  // that chunk before it have been delivered.
+  for await (const chunk of readChunks(input, signal, caller)) {
+    const failure = attempt(() => splitter.push(chunk))
+    for (const value of ready.splice(0)) {
+      if (signal?.aborted) return
+      yield value
+    }
+    if (failure !== undefined) throw failure.error
+  }
+  if (signal?.aborted) return
+  const failure = attempt(() => splitter.end(true))
+  yield* ready.splice(0)
+  if (failure !== undefined) throw failure.error
+}
+
+/** Runs `step`, returning what it threw (wrapped, so that even a thrown `undefined` is kept). */
+function attempt(step: () => void): { error: unknown } | undefined {
+  try {
+    step()
+    return undefined
+  } catch (error) {
+    return { error }
+  }
+}
+
+/** JSON whitespace only (https://www.rfc-editor.org/rfc/rfc8259#section-2): space, tab, CR, LF. */
+function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const code = line.charCodeAt(i)
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0d && code !== 0x0a) return false
+  }
+  return true
+}
+
+function excerpt(line: string): string {
+  if (line.length <= EXCERPT_LENGTH) return line
+  let end = EXCERPT_LENGTH
+  // Do not cut a surrogate pair in half.
+  const last = line.charCodeAt(end - 1)
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1
+  return line.slice(0, end)
+}
