@@ -1,4 +1,3 @@
-export {}
 export type {
   Channel,
   ChannelEvent,
@@ -23,3 +22,27 @@ export {
   DEFAULT_MEMORY_STORE_SIZE,
   GAP_EVENT,
 } from './channel/index.js'
+export type {
+  ServeEventStreamOptions,
+  ServeNdjsonOptions,
+  ServeStreamOptions,
+} from './encoders.js'
+export {
+  DEFAULT_KEEP_ALIVE,
+  DEFAULT_SHUTDOWN_JITTER,
+  DEFAULT_SHUTDOWN_RETRY,
+  EVENT_STREAM_HEADERS,
+  KEEP_ALIVE_COMMENT,
+  NDJSON_HEADERS,
+  STREAM_HEADERS,
+} from './encoders.js'
+export type { FetchEventStreamSource } from './fetch.js'
+export { eventStreamResponse, ndjsonResponse, streamResponse } from './fetch.js'
+export type { EventMessage } from './format.js'
+export { formatEvent, formatNdjsonLine } from './format.js'
+export type { NodeEventStreamSource } from './node.js'
+export { sendEventStream, sendNdjson, sendStream } from './node.js'
+export type { FetchHandler, NodeHandlerOptions } from './node-handler.js'
+export { toNodeHandler } from './node-handler.js'
+export type { ServeOptions, StreamContext, StreamEndReason, StreamIterable, StreamSource } from './pump.js'
+export { DEFAULT_SEND_TIMEOUT } from './pump.js'

@@ -1,0 +1,99 @@
+/**
+ * Serves a Fetch handler (`(request) => Response`) on `node:http`: the Request -> Response adapter.
+ * The response body goes through the same pump as every other stream, so it gets backpressure,
+ * `sendTimeout` and cleanup for free.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { byteStreamEncoder } from './encoders.js'
+import { pumpNode } from './node.js'
+
+/** A Fetch-style handler, as Hono's `app.fetch`, Bun's `fetch` or a Next route handler. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>
+
+/** Options of {@link toNodeHandler}. */
+export interface NodeHandlerOptions {
+  /**
+   * Called when the handler throws (the client gets a bare `500`) or the response body errors (the
+   * connection is aborted). Default: `console.error`.
+   */
+  onError?: (error: unknown) => void
+  /** Milliseconds a body write may wait to drain; see `ServeOptions.sendTimeout`. Default 30 s. */
+  sendTimeout?: number | false
+}
+
+/**
+ * Turns a Fetch handler into a `node:http` request listener. The `Request`'s `signal` aborts when
+ * the client disconnects, so `eventStreamResponse` and friends see the disconnect; the response
+ * body is pulled only while the socket drains. Useful to serve `eventStreamResponse` from
+ * `node:http`, or a Hono app without `@hono/node-server`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { eventStreamResponse, toNodeHandler } from '@sluice/server-kit'
+ *
+ * createServer(toNodeHandler((request) => eventStreamResponse(request, ticks()))).listen(3000)
+ * ```
+ */
+export function toNodeHandler(
+  handler: FetchHandler,
+  options: NodeHandlerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const report = options.onError ?? ((error: unknown) => console.error('[sluice] fetch handler failed:', error))
+  return async (req, res) => {
+    const controller = new AbortController()
+    const onClose = () => {
+      // 'close' before the response finished: the client went away mid-request or mid-stream.
+      if (!res.writableFinished) controller.abort(new DOMException('The client disconnected', 'AbortError'))
+    }
+    res.on('close', onClose)
+    try {
+      let response: Response
+      try {
+        response = await handler(toRequest(req, controller.signal))
+      } catch (error) {
+        report(error)
+        if (!res.headersSent && !res.destroyed) res.writeHead(500).end()
+        return
+      }
+      const { body } = response
+      const bodiless = body === null || req.method === 'HEAD' || [204, 205, 304].includes(response.status)
+      await pumpNode(
+        req,
+        res,
+        bodiless ? [] : body,
+        byteStreamEncoder({ onError: report }),
+        { status: response.status, sendTimeout: options.sendTimeout ?? undefined },
+        {},
+        { statusText: response.statusText || undefined, exactHeaders: response.headers },
+      )
+      // The pump never read a body we skipped; cancel it so its source is released.
+      if (bodiless && body !== null) await body.cancel()
+    } finally {
+      res.off('close', onClose)
+    }
+  }
+}
+
+function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+  const protocol = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
+  const url = new URL(req.url ?? '/', `${protocol}://${req.headers.host ?? 'localhost'}`)
+  const headers = new Headers()
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]
+    const value = raw[i + 1]
+    // HTTP/2 pseudo-headers (":path") are not valid Fetch header names.
+    if (name !== undefined && value !== undefined && !name.startsWith(':')) headers.append(name, value)
+  }
+  const method = req.method ?? 'GET'
+  const hasBody = method !== 'GET' && method !== 'HEAD'
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal }
+  if (hasBody) {
+    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
+    // Required by the Fetch spec for a streamed request body.
+    init.duplex = 'half'
+  }
+  return new Request(url, init)
+}

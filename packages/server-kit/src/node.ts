@@ -1,0 +1,234 @@
+/**
+ * The Node sink: streams on `node:http` (`IncomingMessage` / `ServerResponse`), which also serves
+ * Express (`req`, `res`) and Fastify (`request.raw`, `reply.raw` after `reply.hijack()`).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import {
+  byteStreamEncoder,
+  EVENT_STREAM_HEADERS,
+  eventStreamEncoder,
+  NDJSON_HEADERS,
+  ndjsonEncoder,
+  type ServeEventStreamOptions,
+  type ServeNdjsonOptions,
+  type ServeStreamOptions,
+  STREAM_HEADERS,
+} from './encoders.js'
+import type { EventMessage } from './format.js'
+import {
+  checkServeOptions,
+  mergeHeaders,
+  type PumpHooks,
+  type PumpSink,
+  resolveLastEventId,
+  runPump,
+  type ServeOptions,
+  type StreamEncoder,
+  type StreamEndReason,
+  type StreamSource,
+} from './pump.js'
+
+/** Node `Headers` -> `writeHead` headers, keeping several `set-cookie` values apart. */
+export function toNodeHeaders(headers: Headers): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {}
+  for (const [name, value] of headers) {
+    if (name !== 'set-cookie') out[name] = value
+  }
+  const cookies = headers.getSetCookie()
+  if (cookies.length > 0) out['set-cookie'] = cookies
+  return out
+}
+
+function createNodeSink(res: ServerResponse, hooks: PumpHooks, statusText: string | undefined): PumpSink {
+  let needDrain = false
+  const onDrain = () => {
+    needDrain = false
+    hooks.drain()
+  }
+  // 'close' before the response finished means the connection went away (client disconnect, or
+  // the socket was destroyed under us); after 'finish' it is the normal end.
+  const onClose = () => {
+    if (!res.writableFinished) hooks.disconnect()
+  }
+  const detach = () => {
+    res.off('drain', onDrain)
+    res.off('close', onClose)
+  }
+  res.on('drain', onDrain)
+  res.on('close', onClose)
+  // Stays attached on purpose: a write racing a reset socket emits 'error' on `res`, and an
+  // unhandled 'error' event would crash the process. The loss itself is reported by 'close'.
+  res.on('error', noteLateError)
+
+  return {
+    start(status, headers) {
+      if (res.destroyed || res.writableEnded) {
+        hooks.disconnect()
+        return
+      }
+      if (!res.headersSent) {
+        if (statusText === undefined) res.writeHead(status, toNodeHeaders(headers))
+        else res.writeHead(status, statusText, toNodeHeaders(headers))
+        // Headers go out now, before the first event: the client is `open` as soon as it is accepted.
+        res.flushHeaders()
+      }
+      // Small events must not wait for Nagle's algorithm to coalesce them.
+      res.socket?.setNoDelay(true)
+    },
+    write(chunk) {
+      if (res.destroyed || res.writableEnded) return false
+      const ok = res.write(chunk)
+      if (!ok) needDrain = true
+      return ok
+    },
+    isReady: () => !needDrain && !res.destroyed,
+    end() {
+      return new Promise<void>((resolve) => {
+        const settle = () => {
+          res.off('finish', settle)
+          res.off('close', settle)
+          detach()
+          resolve()
+        }
+        if (res.destroyed || res.writableFinished) {
+          settle()
+          return
+        }
+        res.on('finish', settle)
+        res.on('close', settle)
+        if (!res.writableEnded) res.end()
+      })
+    },
+    destroy() {
+      detach()
+      res.destroy()
+    },
+  }
+}
+
+function noteLateError(): void {
+  // Intentionally nothing more: see the comment where this listener is attached.
+}
+
+function nodeHeaderValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Runs the pump for one Node request/response pair. Internal; shared by the three helpers below. */
+export function pumpNode<T>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  source: StreamSource<T, IncomingMessage>,
+  encoder: StreamEncoder<T>,
+  options: ServeOptions,
+  defaults: Record<string, string>,
+  extra?: { statusText?: string | undefined; exactHeaders?: Headers },
+): Promise<StreamEndReason> {
+  const { status, sendTimeout } = checkServeOptions(options)
+  const headers = extra?.exactHeaders ?? mergeHeaders(defaults, options.headers)
+  return runPump(
+    {
+      source,
+      encoder,
+      status,
+      headers,
+      request: req,
+      lastEventId: resolveLastEventId(nodeHeaderValue(req.headers['last-event-id']), req.url ?? '/'),
+      signal: options.signal,
+      sendTimeout,
+      onClose: options.onClose,
+    },
+    (hooks) => createNodeSink(res, hooks, extra?.statusText),
+  )
+}
+
+/** A source of SSE messages for the Node helpers. */
+export type NodeEventStreamSource = StreamSource<EventMessage, IncomingMessage>
+
+/**
+ * Serves Server-Sent Events on a Node response (`node:http`, Express, Fastify's `reply.raw`).
+ *
+ * Sends the status and headers at once, then `retry:` (when set), then every message the source
+ * yields, pulling the next one only once the socket has drained. A `: keepalive` comment goes out
+ * after 5 s of silence. The returned promise resolves when the stream has ended for any reason
+ * (source done, client gone, shutdown, send timeout, source error); it never rejects for those. It
+ * rejects only for misuse (invalid options), before anything is sent.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { sendEventStream } from '@sluice/server-kit'
+ *
+ * createServer((req, res) =>
+ *   sendEventStream(req, res, async function* ({ signal, lastEventId }) {
+ *     let n = Number(lastEventId ?? 0)
+ *     while (!signal.aborted) {
+ *       yield { id: String(++n), event: 'tick', data: { n } }
+ *       await new Promise((resolve) => setTimeout(resolve, 1000))
+ *     }
+ *   }),
+ * ).listen(3000)
+ * ```
+ *
+ * @example Fastify
+ * ```ts
+ * app.get('/events', (request, reply) => {
+ *   reply.hijack()
+ *   return sendEventStream(request.raw, reply.raw, channel.subscribe.bind(channel))
+ * })
+ * ```
+ */
+export async function sendEventStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  source: NodeEventStreamSource,
+  options: ServeEventStreamOptions = {},
+): Promise<void> {
+  await pumpNode(req, res, source, eventStreamEncoder(options), options, EVENT_STREAM_HEADERS)
+}
+
+/**
+ * Serves NDJSON (one JSON value per line, `application/x-ndjson`) on a Node response, with the same
+ * backpressure, keepalive (an empty line), timeouts and cleanup as {@link sendEventStream}.
+ *
+ * @example
+ * ```ts
+ * app.get('/rows', (req, res) =>
+ *   sendNdjson(req, res, async function* ({ signal }) {
+ *     for await (const row of db.query('select * from logs', { signal })) yield row
+ *   }),
+ * )
+ * ```
+ */
+export async function sendNdjson<T = unknown>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  source: StreamSource<T, IncomingMessage>,
+  options: ServeNdjsonOptions = {},
+): Promise<void> {
+  await pumpNode<unknown>(req, res, source, ndjsonEncoder(options), options, NDJSON_HEADERS)
+}
+
+/**
+ * Streams plain text or bytes (downloads, logs) on a Node response with backpressure, `sendTimeout`
+ * and cleanup. The source yields strings (sent as UTF-8) or `Uint8Array`s; a `ReadableStream` works
+ * too. A source error aborts the connection so the client never mistakes a truncated download for a
+ * complete one. Default `content-type: application/octet-stream`; set `headers` for anything else.
+ *
+ * @example
+ * ```ts
+ * app.get('/export.csv', (req, res) =>
+ *   sendStream(req, res, exportRows(), {
+ *     headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="export.csv"' },
+ *   }),
+ * )
+ * ```
+ */
+export async function sendStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  source: StreamSource<string | Uint8Array, IncomingMessage>,
+  options: ServeStreamOptions = {},
+): Promise<void> {
+  await pumpNode(req, res, source, byteStreamEncoder(options), options, STREAM_HEADERS)
+}

@@ -1,0 +1,414 @@
+/**
+ * The one owner of pulling a source into a sink. SSE, NDJSON and plain byte streams differ only in
+ * their {@link StreamEncoder}; Node and Fetch differ only in their {@link PumpSink}. Everything
+ * else lives here, once: headers first, keepalive, backpressure, send timeout, shutdown, errors, and
+ * ending the source with `return()` so its `finally` runs.
+ */
+
+/** What a source function receives. */
+export interface StreamContext<R> {
+  /**
+   * Aborted as soon as the stream ends for any reason (client gone, shutdown, send timeout, error).
+   * A generator blocked in `await` only runs its `finally` once that promise settles, so pass this
+   * signal to whatever it waits on (`fetch`, `events.once`, a channel subscription) to stop at once.
+   */
+  readonly signal: AbortSignal
+  /**
+   * The ID the client resumes from: the `Last-Event-ID` header, else a `lastEventId` query
+   * parameter (for clients that cannot set headers); `undefined` when neither is set or both are empty.
+   */
+  readonly lastEventId: string | undefined
+  /** The incoming request (`IncomingMessage` on Node, `Request` on Fetch runtimes). */
+  readonly request: R
+}
+
+/** Anything the stream can pull items from. */
+export type StreamIterable<T> = AsyncIterable<T> | Iterable<T> | ReadableStream<T>
+
+/**
+ * A stream's source: an (async) iterable, or a function of the {@link StreamContext} that returns
+ * one (or a promise of one). It is only pulled while the connection can take more (backpressure),
+ * and ended with `return()` when the stream ends, so a generator's `finally` always runs.
+ */
+export type StreamSource<T, R> =
+  | StreamIterable<T>
+  | ((context: StreamContext<R>) => StreamIterable<T> | PromiseLike<StreamIterable<T>>)
+
+/**
+ * Why a stream ended: the source finished (`end`), the client went away (`disconnect`), the source
+ * or the encoder threw (`error`), `options.signal` aborted (`shutdown`), or a write could not drain
+ * within `sendTimeout` (`send-timeout`).
+ */
+export type StreamEndReason = 'end' | 'disconnect' | 'error' | 'shutdown' | 'send-timeout'
+
+/** How one kind of stream (SSE, NDJSON, bytes) turns items into chunks. Internal. */
+export interface StreamEncoder<T> {
+  encode(item: T): string | Uint8Array
+  /** Written first, right after the headers (SSE `retry:`). */
+  readonly preamble: string | undefined
+  /** Written when the stream has been silent for `keepAlive` ms; `undefined` disables keepalive. */
+  readonly keepAliveChunk: string | undefined
+  readonly keepAlive: number | false
+  /** Written before ending on shutdown (SSE: a jittered `retry:`). */
+  shutdownChunk(): string | undefined
+  /**
+   * Turns a source error into a final chunk (`'final'`: then a clean end), or says the connection
+   * must be aborted so the client sees a truncated body rather than a complete-looking one
+   * (`'abort'`, for plain byte streams: a download must never look finished when it is not).
+   */
+  fail(error: unknown): { mode: 'final'; chunk: string | undefined } | { mode: 'abort' }
+  /** Reports an error that has no other outlet (e.g. the source's `finally` threw). */
+  report(error: unknown): void
+}
+
+/** Where a pump writes: a Node `ServerResponse` or a Fetch `ReadableStream` body. Internal. */
+export interface PumpSink {
+  /** Sends the status and headers at once, before any event. */
+  start(status: number, headers: Headers): void
+  /** Writes a chunk; `false` means the sink is full: wait for `hooks.drain()` before pulling more. */
+  write(chunk: string | Uint8Array): boolean
+  /** Whether a write now would not queue behind unsent data (keepalives are skipped otherwise). */
+  isReady(): boolean
+  /** Ends cleanly once everything written is sent; resolves when done (or the connection closed). */
+  end(): Promise<void>
+  /** Aborts the connection now. Idempotent. */
+  destroy(reason: Error): void
+}
+
+/** How a sink tells the pump what happened to the connection. */
+export interface PumpHooks {
+  drain(): void
+  disconnect(): void
+}
+
+/** Options every stream helper accepts. */
+export interface ServeOptions {
+  /** Response status. Default `200`. */
+  status?: number
+  /** Extra response headers, merged over the defaults (e.g. `Content-Disposition` for a download). */
+  headers?: HeadersInit
+  /** Server shutdown: aborting it ends the stream cleanly (SSE first sends a jittered `retry:`). */
+  signal?: AbortSignal
+  /**
+   * Milliseconds a write may wait for the connection to drain before the stream is ended (the
+   * connection is aborted: a peer that reads nothing for this long is stalled or gone). Also bounds
+   * the final flush. Default `30_000`; `false` waits forever (not recommended).
+   */
+  sendTimeout?: number | false
+  /** Called once when the stream has ended, with the reason (metrics, logging). */
+  onClose?: (reason: StreamEndReason) => void
+}
+
+/** Resolved inputs of one pump run. Internal. */
+export interface PumpInput<T, R> {
+  readonly source: StreamSource<T, R>
+  readonly encoder: StreamEncoder<T>
+  readonly status: number
+  readonly headers: Headers
+  readonly request: R
+  readonly lastEventId: string | undefined
+  readonly signal: AbortSignal | undefined
+  readonly sendTimeout: number | false
+  readonly onClose: ((reason: StreamEndReason) => void) | undefined
+}
+
+/** Default `sendTimeout`: see {@link ServeOptions.sendTimeout}. */
+export const DEFAULT_SEND_TIMEOUT = 30_000
+
+/**
+ * Pulls `input.source` into the sink made by `createSink` until the stream ends, and resolves with
+ * why. Never rejects: every error is either turned into the stream's end or reported.
+ */
+export function runPump<T, R>(
+  input: PumpInput<T, R>,
+  createSink: (hooks: PumpHooks) => PumpSink,
+): Promise<StreamEndReason> {
+  const { encoder, sendTimeout, signal } = input
+  const controller = new AbortController()
+  let ended = false
+  let iterator: AsyncIterator<T> | undefined
+  let wake: (() => void) | undefined
+  let keepAliveTimer: ReturnType<typeof setTimeout> | undefined
+  let drainTimer: ReturnType<typeof setTimeout> | undefined
+  let lastWrite = Date.now()
+  let resolveDone!: (reason: StreamEndReason) => void
+  const done = new Promise<StreamEndReason>((resolve) => {
+    resolveDone = resolve
+  })
+
+  const hooks: PumpHooks = {
+    drain() {
+      const resume = wake
+      wake = undefined
+      resume?.()
+    },
+    disconnect() {
+      finish('disconnect')
+    },
+  }
+  const sink = createSink(hooks)
+  const onShutdown = () => finish('shutdown')
+
+  function write(chunk: string | Uint8Array): boolean {
+    lastWrite = Date.now()
+    return sink.write(chunk)
+  }
+
+  function closeIterator(): void {
+    const current = iterator
+    iterator = undefined
+    if (current?.return === undefined) return
+    // Not awaited: the socket is released first, whatever the source does. An async generator
+    // suspended at `yield` runs its `finally` right away; one blocked in `await` runs it when that
+    // promise settles, which `ctx.signal` (aborted just before) lets the source make immediate.
+    try {
+      Promise.resolve(current.return()).then(undefined, (error: unknown) => encoder.report(error))
+    } catch (error) {
+      encoder.report(error)
+    }
+  }
+
+  /**
+   * The one teardown path: runs once, whatever ended the stream. `release` says how the connection
+   * is let go: aborted (the client is gone or stalled, or a byte stream failed), or ended cleanly
+   * after an optional last chunk (the source's end, the `onError` event, the shutdown `retry:`).
+   */
+  function finish(reason: StreamEndReason, release: Release = defaultRelease(reason)): void {
+    if (ended) return
+    ended = true
+    clearTimeout(keepAliveTimer)
+    clearTimeout(drainTimer)
+    signal?.removeEventListener('abort', onShutdown)
+    controller.abort(new DOMException(`The stream ended (${reason})`, 'AbortError'))
+    hooks.drain() // let a loop waiting for drain see `ended`
+    closeIterator()
+
+    let released: Promise<void>
+    if (release.abort) {
+      sink.destroy(new Error(ABORT_MESSAGES[reason].replace('%', String(sendTimeout))))
+      released = Promise.resolve()
+    } else {
+      // One bounded chunk, written even into a full buffer; the flush below is bounded anyway.
+      if (release.last !== undefined) sink.write(release.last)
+      released = endWithin(sink, sendTimeout)
+    }
+    void released.then(() => {
+      try {
+        input.onClose?.(reason)
+      } catch (error) {
+        encoder.report(error)
+      }
+      resolveDone(reason)
+    })
+  }
+
+  function defaultRelease(reason: StreamEndReason): Release {
+    if (reason === 'disconnect' || reason === 'send-timeout') return { abort: true }
+    return { abort: false, last: reason === 'shutdown' ? encoder.shutdownChunk() : undefined }
+  }
+
+  function fail(error: unknown): void {
+    if (ended) return // an error while tearing down (e.g. the AbortError ctx.signal caused) is expected
+    let outcome: ReturnType<StreamEncoder<T>['fail']>
+    try {
+      outcome = encoder.fail(error)
+    } catch (onErrorFailure) {
+      encoder.report(onErrorFailure)
+      outcome = { mode: 'final', chunk: undefined }
+    }
+    finish('error', outcome.mode === 'abort' ? { abort: true } : { abort: false, last: outcome.chunk })
+  }
+
+  function armKeepAlive(delay: number): void {
+    keepAliveTimer = setTimeout(onKeepAlive, delay)
+  }
+
+  function onKeepAlive(): void {
+    if (ended || encoder.keepAlive === false || encoder.keepAliveChunk === undefined) return
+    const idle = Date.now() - lastWrite
+    if (idle < encoder.keepAlive) {
+      armKeepAlive(encoder.keepAlive - idle)
+      return
+    }
+    // Never into a full buffer: data is already waiting to go out, so the connection is not idle.
+    if (sink.isReady()) write(encoder.keepAliveChunk)
+    armKeepAlive(encoder.keepAlive)
+  }
+
+  function waitForDrain(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      wake = resolve
+      if (sendTimeout !== false) drainTimer = setTimeout(() => finish('send-timeout'), sendTimeout)
+    }).then(() => clearTimeout(drainTimer))
+  }
+
+  const stopped = new Promise<undefined>((resolve) => {
+    controller.signal.addEventListener('abort', () => resolve(undefined), { once: true })
+  })
+
+  async function loop(): Promise<void> {
+    sink.start(input.status, input.headers)
+    if (ended) return // the connection was already gone
+    if (signal?.aborted) {
+      finish('shutdown')
+      return
+    }
+    signal?.addEventListener('abort', onShutdown, { once: true })
+    if (encoder.preamble !== undefined) write(encoder.preamble)
+    if (encoder.keepAlive !== false && encoder.keepAliveChunk !== undefined) armKeepAlive(encoder.keepAlive)
+
+    try {
+      const { source } = input
+      const iterable =
+        typeof source === 'function'
+          ? await source({ signal: controller.signal, lastEventId: input.lastEventId, request: input.request })
+          : source
+      iterator = toAsyncIterator(iterable)
+    } catch (error) {
+      fail(error)
+      return
+    }
+    if (ended) {
+      closeIterator()
+      return
+    }
+
+    while (!ended) {
+      if (!sink.isReady()) {
+        await waitForDrain()
+        continue
+      }
+      const current = iterator
+      if (current === undefined) return
+      let result: IteratorResult<T> | undefined
+      try {
+        // Raced with `stopped` so a source stuck in `await` never holds the connection open.
+        result = await Promise.race([current.next(), stopped])
+      } catch (error) {
+        fail(error)
+        return
+      }
+      if (ended || result === undefined) return
+      if (result.done) {
+        finish('end')
+        return
+      }
+      let chunk: string | Uint8Array
+      try {
+        chunk = encoder.encode(result.value)
+      } catch (error) {
+        fail(error)
+        return
+      }
+      write(chunk)
+    }
+  }
+
+  loop().then(undefined, (error: unknown) => {
+    // Only a sink failing synchronously (e.g. writeHead on a response in a bad state) gets here.
+    encoder.report(error)
+    finish('error', { abort: true })
+  })
+  return done
+}
+
+type Release = { readonly abort: true } | { readonly abort: false; readonly last: string | undefined }
+
+const ABORT_MESSAGES: Record<StreamEndReason, string> = {
+  end: 'The stream ended',
+  disconnect: 'The client disconnected',
+  error: 'The stream source failed',
+  shutdown: 'The server is shutting down',
+  'send-timeout': 'A write could not drain within sendTimeout (% ms)',
+}
+
+/** Ends the sink, aborting it if the final flush does not complete within `sendTimeout`. */
+function endWithin(sink: PumpSink, sendTimeout: number | false): Promise<void> {
+  const flushed = sink.end()
+  if (sendTimeout === false) return flushed
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      sink.destroy(new Error(`The final flush did not complete within sendTimeout (${sendTimeout} ms)`))
+      resolve()
+    }, sendTimeout)
+  })
+  return Promise.race([flushed, timedOut]).then(() => clearTimeout(timer))
+}
+
+/**
+ * An async iterator over any supported iterable. A `ReadableStream` is read through its own reader
+ * so `return()` cancels it at once, even while a read is pending (its built-in async iterator
+ * would wait for that read first).
+ */
+export function toAsyncIterator<T>(iterable: StreamIterable<T>): AsyncIterator<T> {
+  if (typeof iterable !== 'object' || iterable === null) {
+    throw new TypeError(
+      `A stream source must be an (async) iterable or a function returning one, got ${typeof iterable}`,
+    )
+  }
+  if (isReadableStream<T>(iterable)) return readerIterator(iterable)
+  if (Symbol.asyncIterator in iterable) return iterable[Symbol.asyncIterator]()
+  if (Symbol.iterator in iterable) {
+    const sync = iterable[Symbol.iterator]()
+    return {
+      next: async () => sync.next(),
+      return: async (value?: unknown) => sync.return?.(value) ?? { done: true, value: undefined },
+    }
+  }
+  throw new TypeError('A stream source must be an (async) iterable or a function returning one')
+}
+
+function isReadableStream<T>(value: object): value is ReadableStream<T> {
+  return typeof (value as { getReader?: unknown }).getReader === 'function'
+}
+
+function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
+  const reader = stream.getReader()
+  return {
+    async next() {
+      const { done, value } = await reader.read()
+      return done ? { done: true, value: undefined } : { done: false, value }
+    },
+    async return() {
+      // cancel() settles a pending read() with done, and releases the underlying source.
+      await reader.cancel()
+      return { done: true, value: undefined }
+    },
+  }
+}
+
+/** `Last-Event-ID` header first, then the `lastEventId` query parameter; empty means none. */
+export function resolveLastEventId(header: string | null | undefined, url: string): string | undefined {
+  if (header) return header
+  const query = url.indexOf('?')
+  if (query === -1) return undefined
+  const fromQuery = new URLSearchParams(url.slice(query + 1)).get('lastEventId')
+  return fromQuery ? fromQuery : undefined
+}
+
+/** Defaults, then the user's headers over them (case-insensitively; `set-cookie` accumulates). */
+export function mergeHeaders(defaults: Record<string, string>, user: HeadersInit | undefined): Headers {
+  const headers = new Headers(defaults)
+  if (user === undefined) return headers
+  for (const [name, value] of new Headers(user)) {
+    if (name === 'set-cookie') headers.append(name, value)
+    else headers.set(name, value)
+  }
+  return headers
+}
+
+/** Validates the options every helper shares; misuse is a `TypeError` that names the option. */
+export function checkServeOptions(options: ServeOptions): { status: number; sendTimeout: number | false } {
+  const status = options.status ?? 200
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new TypeError(`\`status\` must be an integer from 200 to 599, got ${String(options.status)}`)
+  }
+  const sendTimeout = options.sendTimeout ?? DEFAULT_SEND_TIMEOUT
+  if (sendTimeout !== false && !(typeof sendTimeout === 'number' && sendTimeout > 0 && sendTimeout <= 2 ** 31 - 1)) {
+    throw new TypeError(
+      `\`sendTimeout\` must be a positive number of milliseconds or false, got ${String(sendTimeout)}`,
+    )
+  }
+  return { status, sendTimeout }
+}
