@@ -1,1 +1,3 @@
 export {}
+export type { DownloadResult, DownloadState, DownloadStatus, UseDownloadOptions } from './use-download.js'
+export { useDownload } from './use-download.js'
