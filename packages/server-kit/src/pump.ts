@@ -371,8 +371,11 @@ function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
       return done ? { done: true, value: undefined } : { done: false, value }
     },
     async return() {
-      // cancel() settles a pending read() with done, and releases the underlying source.
-      await reader.cancel()
+      // cancel() settles a pending read() with done, and releases the underlying source. It
+      // rejects only when the stream has already errored, with that same stored error: it was
+      // either delivered by next() already or caused by this teardown (e.g. the client left), so it
+      // is not reported a second time as a cleanup failure.
+      await reader.cancel().then(undefined, (alreadyErrored: unknown) => alreadyErrored)
       return { done: true, value: undefined }
     },
   }
