@@ -1,3 +1,12 @@
-export {}
+export type {
+  ReduceOptions,
+  StreamHookOptions,
+  StreamResult,
+  StreamState,
+  StreamStatus,
+  Throttle,
+} from './types.js'
 export type { DownloadResult, DownloadState, DownloadStatus, UseDownloadOptions } from './use-download.js'
 export { useDownload } from './use-download.js'
+export type { UseSocketOptions, UseSocketReduceOptions, UseSocketResult } from './use-socket.js'
+export { useSocket } from './use-socket.js'
