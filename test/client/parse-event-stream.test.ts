@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_MAX_MESSAGE_SIZE, LimitExceededError, readEventStream } from '@sluice/client'
@@ -114,6 +115,16 @@ describe('readEventStream', () => {
       expect(cancelled).toBe(true)
     })
 
+    it('delivers the messages before the oversized one, even from the same chunk', async () => {
+      const { stream } = streamOf(`data: a\n\ndata: b\n\ndata: ${'x'.repeat(100)}\n\n`)
+      const seen: string[] = []
+      const error = await (async () => {
+        for await (const message of readEventStream(stream, { maxMessageSize: 50 })) seen.push(message.data)
+      })().catch((e: unknown) => e)
+      expect(seen).toEqual(['a', 'b'])
+      expect(error).toBeInstanceOf(LimitExceededError)
+    })
+
     it('rejects a limit that is not a positive integer', async () => {
       for (const maxMessageSize of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
         const { stream } = streamOf('')
@@ -175,6 +186,32 @@ describe('readEventStream', () => {
       expect(probe.wasCancelled()).toBe(true)
     })
 
+    it('leaves no abort listener on the signal, however the iteration ends', async () => {
+      const controller = new AbortController()
+      const { signal } = controller
+      await collect(readEventStream(streamOf('data: 1\n\n').stream, { signal }))
+      for await (const _ of readEventStream(chunkedStream([bytes('data: 1\n\n')], { keepOpen: true }).stream, {
+        signal,
+      }))
+        break
+      await expect(
+        collect(readEventStream(streamOf('data: 1\n\n').stream, { signal, maxMessageSize: 2 })),
+      ).rejects.toBeInstanceOf(LimitExceededError)
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0)
+    })
+
+    it('rejects input that is not a byte stream with a TypeError that says what to pass', async () => {
+      await expect(readEventStream('data: x' as unknown as Response).next()).rejects.toThrow(
+        /expected a Response or a ReadableStream/,
+      )
+      const strings = new ReadableStream({
+        start(controller) {
+          controller.enqueue(42)
+        },
+      }) as unknown as ReadableStream<Uint8Array>
+      await expect(readEventStream(strings).next()).rejects.toThrow(/expected Uint8Array chunks, got number/)
+    })
+
     it('surfaces the stream error', async () => {
       const failure = new Error('socket reset')
       const { stream } = chunkedStream([bytes('data: 1\n\n')], { error: failure })
@@ -232,6 +269,17 @@ describe('readEventStream', () => {
       }
       expect(ids).toEqual(['1', '2', '3'])
       await closed
+    })
+
+    it('leaves no socket, timer or handle behind after breaking out', async () => {
+      const baseline = process.getActiveResourcesInfo().sort()
+      const closed = new Promise<void>((resolve) => server.once('request', (_req, res) => res.on('close', resolve)))
+      const response = await fetch(`${base}/endless`, { headers: { connection: 'close' } })
+      for await (const message of readEventStream(response)) if (message.id === '2') break
+      await closed
+      // The client's side of the socket closes asynchronously after the server saw it go: wait for
+      // the state, do not sleep.
+      await expect.poll(() => process.getActiveResourcesInfo().sort()).toEqual(baseline)
     })
   })
 })

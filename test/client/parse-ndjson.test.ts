@@ -202,6 +202,23 @@ describe('NdjsonParseStream', () => {
     expect(error).toMatchObject({ lineNumber: 4 })
   })
 
+  it('a source error reaches the reader after the values before it', async () => {
+    const failure = new Error('connection reset')
+    const { stream } = chunkedStream([bytes('1\n2\n')], { error: failure })
+    const { values, error } = await readUntilError(stream.pipeThrough(new NdjsonParseStream()))
+    expect(values).toEqual([1, 2])
+    expect(error).toBe(failure)
+  })
+
+  it('applies maxLineSize and skipInvalidLines', async () => {
+    const errors: number[] = []
+    const parse = new NdjsonParseStream({ maxLineSize: 8, skipInvalidLines: (e) => errors.push(e.lineNumber) })
+    const { values, error } = await readUntilError(streamOf('1\n{\n2\n"long string"\n').stream.pipeThrough(parse))
+    expect(values).toEqual([1, 2])
+    expect(errors).toEqual([2])
+    expect(error).toMatchObject({ limit: 'maxLineSize', lineNumber: 4 })
+  })
+
   it('cancelling the readable side cancels the source through pipeThrough', async () => {
     const { stream, probe } = chunkedStream([bytes('1\n2\n')], { keepOpen: true })
     for await (const value of stream.pipeThrough(new NdjsonParseStream())) {

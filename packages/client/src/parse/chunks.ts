@@ -64,6 +64,43 @@ export async function* readChunks(
   }
 }
 
+/** A push parser: `push` each chunk, `end` at end of input; both put what they parse in a batch. */
+export interface ChunkParser {
+  push(chunk: Uint8Array): void
+  end(): void
+}
+
+/**
+ * Runs `parser` over `input` and yields the values it collects in `ready` after each chunk. An error
+ * thrown while parsing a chunk (bad line, limit) is rethrown only after the values parsed from that
+ * chunk before it were delivered, so nothing valid that arrived first is lost. `ready` only ever
+ * holds the values of one chunk.
+ */
+export async function* parseChunks<T>(
+  input: ByteInput,
+  signal: AbortSignal | undefined,
+  caller: string,
+  parser: ChunkParser,
+  ready: T[],
+): AsyncGenerator<T, void, undefined> {
+  const deliver = function* (step: () => void): Generator<T, void, undefined> {
+    let failure: { error: unknown } | undefined
+    try {
+      step()
+    } catch (error) {
+      failure = { error }
+    }
+    for (const value of ready.splice(0)) {
+      if (signal?.aborted) return
+      yield value
+    }
+    if (failure !== undefined) throw failure.error
+  }
+  for await (const chunk of readChunks(input, signal, caller)) yield* deliver(() => parser.push(chunk))
+  if (signal?.aborted) return
+  yield* deliver(() => parser.end())
+}
+
 function acquireReader(input: ByteInput, caller: string): ReadableStreamDefaultReader<Uint8Array | string> | undefined {
   if (typeof Response !== 'undefined' && input instanceof Response) {
     if (input.bodyUsed) {

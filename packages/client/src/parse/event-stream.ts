@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser'
 import { LimitExceededError } from '../errors.js'
-import { readChunks } from './chunks.js'
+import { parseChunks } from './chunks.js'
 import { checkLimit } from './limit.js'
 import { LineSplitter } from './lines.js'
 
@@ -148,15 +148,16 @@ export async function* readEventStream(
     },
   })
 
-  for await (const chunk of readChunks(input, signal, 'readEventStream')) {
-    splitter.push(chunk)
-    for (const message of ready.splice(0)) {
-      if (signal?.aborted) return
-      yield message
-    }
-  }
-  // End of stream: a partial line and an event without its blank line are discarded, per spec.
-  splitter.end(false)
+  // At the end of the stream a partial line and an event without its blank line are discarded, per
+  // spec ("If the file ends in the middle of an event, before the final empty line, the incomplete
+  // event is not dispatched.").
+  yield* parseChunks(
+    input,
+    signal,
+    'readEventStream',
+    { push: (chunk) => splitter.push(chunk), end: () => splitter.end(false) },
+    ready,
+  )
 }
 
 /**

@@ -1,5 +1,5 @@
 import { LimitExceededError, NdjsonSyntaxError } from '../errors.js'
-import { type ByteInput, readChunks } from './chunks.js'
+import { type ByteInput, parseChunks } from './chunks.js'
 import { checkLimit } from './limit.js'
 import { LineSplitter } from './lines.js'
 
@@ -141,30 +141,13 @@ async function* parseNdjson<T>(
     },
   })
 
-  // A failure (bad line, limit) thrown while splitting a chunk is held until the values parsed from
-  // that chunk before it have been delivered.
-  for await (const chunk of readChunks(input, signal, caller)) {
-    const failure = attempt(() => splitter.push(chunk))
-    for (const value of ready.splice(0)) {
-      if (signal?.aborted) return
-      yield value
-    }
-    if (failure !== undefined) throw failure.error
-  }
-  if (signal?.aborted) return
-  const failure = attempt(() => splitter.end(true))
-  yield* ready.splice(0)
-  if (failure !== undefined) throw failure.error
-}
-
-/** Runs `step`, returning what it threw (wrapped, so that even a thrown `undefined` is kept). */
-function attempt(step: () => void): { error: unknown } | undefined {
-  try {
-    step()
-    return undefined
-  } catch (error) {
-    return { error }
-  }
+  yield* parseChunks(
+    input,
+    signal,
+    caller,
+    { push: (chunk) => splitter.push(chunk), end: () => splitter.end(true) },
+    ready,
+  )
 }
 
 /** JSON whitespace only (https://www.rfc-editor.org/rfc/rfc8259#section-2): space, tab, CR, LF. */
