@@ -7,7 +7,7 @@ import {
   NdjsonSyntaxError,
   readNdjson,
 } from '@sluice/client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { bytes, CHUNK_SIZES, chunkedStream, collect, splitBytes } from '../conformance/chunked.js'
 
 function streamOf(text: string | Uint8Array, chunkSize = Number.POSITIVE_INFINITY) {
@@ -227,6 +227,18 @@ describe('NdjsonParseStream', () => {
     }
     await probe.cancelled
     expect(probe.wasCancelled()).toBe(true)
+  })
+})
+
+describe('types', () => {
+  it('carries the asserted value type through both forms', () => {
+    const { stream } = streamOf('')
+    // Checked by `tsc` (npm run typecheck); at run time these are no-ops.
+    expectTypeOf(readNdjson<{ id: number }>(stream)).toEqualTypeOf<AsyncGenerator<{ id: number }, void, undefined>>()
+    expectTypeOf(readNdjson(stream)).toEqualTypeOf<AsyncGenerator<unknown, void, undefined>>()
+    expectTypeOf(new NdjsonParseStream<{ id: number }>().readable).toEqualTypeOf<ReadableStream<{ id: number }>>()
+    expectTypeOf(new NdjsonParseStream().writable).toEqualTypeOf<WritableStream<Uint8Array | string>>()
+    expect(stream.locked).toBe(false)
   })
 })
 

@@ -17,6 +17,7 @@
 const LF = 0x0a
 const CR = 0x0d
 
+/** How a {@link LineSplitter} splits, bounds and delivers lines. */
 export interface LineSplitterOptions {
   /**
    * `true` for SSE, where CR, LF and CRLF all end a line
@@ -33,6 +34,16 @@ export interface LineSplitterOptions {
   readonly maxLineBytes: number
 }
 
+/**
+ * Splits a byte stream into UTF-8 decoded lines, bounded by `maxLineBytes`.
+ *
+ * @example
+ * ```ts
+ * const splitter = new LineSplitter({ crEndsLine: false, maxLineBytes: 1024, onLine: console.log, onOverflow: fail })
+ * splitter.push(bytes) // calls onLine for every complete line
+ * splitter.end(true) // a last line without line break
+ * ```
+ */
 export class LineSplitter {
   /** Bound of the pending line in bytes; the owner may lower it as a message grows (SSE). */
   maxLineBytes: number
