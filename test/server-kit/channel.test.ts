@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { SluiceError } from '@sluice/client'
-import type { ChannelEvent, ChannelSubscription } from '@sluice/server-kit'
+import type { ChannelEvent, ChannelStore, ChannelSubscription } from '@sluice/server-kit'
 import { createChannel, createMemoryStore, DEFAULT_CHANNEL_MAX_QUEUE, GAP_EVENT } from '@sluice/server-kit'
 import { describe, expect, it } from 'vitest'
 
@@ -15,6 +15,15 @@ async function take<T>(subscription: ChannelSubscription<T>, count: number): Pro
     events.push(result.value)
   }
   return events
+}
+
+/** A promise and the function that resolves it (Node 20 has no Promise.withResolvers). */
+function signal(): [Promise<void>, () => void] {
+  let resolve!: () => void
+  const promise = new Promise<void>((done) => {
+    resolve = done
+  })
+  return [promise, resolve]
 }
 
 const ids = (events: readonly ChannelEvent[]) => events.map((event) => event.id)
@@ -80,6 +89,40 @@ describe('createChannel', () => {
     channel.publish(14)
     received.push(...(await take(subscription, 1)))
     expect(ids(received)).toEqual(range(3, 14))
+    await subscription.return()
+  })
+
+  it('with an async store, delivers once a message that a replay read sees before its fan-out', async () => {
+    const inner = createMemoryStore<number>()
+    const [gate, release] = signal()
+    const [stored, storedSecond] = signal()
+    // Message 2 is in the store (readable) while its append has not returned yet, as with a
+    // network store whose reply is still on the wire.
+    const store: ChannelStore<number> = {
+      compare: inner.compare,
+      async append(init) {
+        const id = inner.append(init)
+        if (init.data === 2) {
+          storedSecond()
+          await gate
+        }
+        return id
+      },
+      async readAfter(lastEventId, limit) {
+        return inner.readAfter(lastEventId, limit)
+      },
+    }
+    const channel = createChannel<number>({ store })
+    expect(await channel.publish(1)).toBe('1')
+    const second = channel.publish(2)
+    await stored
+    const subscription = channel.subscribe({ lastEventId: '1' })
+    expect(await subscription.next()).toEqual({ done: false, value: { id: '2', data: 2 } })
+    const next = subscription.next()
+    release()
+    expect(await second).toBe('2')
+    expect(await channel.publish(3)).toBe('3')
+    expect(await next).toEqual({ done: false, value: { id: '3', data: 3 } })
     await subscription.return()
   })
 

@@ -215,40 +215,52 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
   subscribe(options: SubscribeOptions = {}): ChannelSubscription<T> {
     const { lastEventId, signal } = options
     // Without lastEventId there is no replay: the subscriber is live from the start.
-    const subscriber = new Subscriber<T>(this.#maxQueue, this.#subscribers, signal, lastEventId === undefined)
+    const subscriber = new Subscriber<T>(
+      this.#store,
+      this.#maxQueue,
+      this.#subscribers,
+      signal,
+      lastEventId === undefined,
+    )
     if (this.#closed) subscriber.end(false)
     return subscription(subscriber, this.#replay(subscriber, lastEventId))
   }
 
   /**
    * Replays history after `lastEventId`, then hands over to the live queue. The subscriber was
-   * registered before the first read, so every message appended after that moment is in its live
-   * queue; a read may also contain some of them. The replay therefore stops at the first message
-   * already in the live queue, and the live queue drops what the replay already delivered: no gap,
-   * no duplicate, whatever the store's timing.
+   * registered before the first read, so every message fanned out after that moment is in its live
+   * queue; with an asynchronous store a read may also contain some of them, and a message may reach
+   * a read before the fan-out. So the replay stops at the first message already queued, and the
+   * queue drops (now and later) every id up to the last one replayed: no gap, no duplicate, whatever
+   * the store's timing.
    */
   async *#replay(subscriber: Subscriber<T>, lastEventId: string | undefined): AsyncGenerator<ChannelEvent<T>, void> {
     try {
       if (lastEventId !== undefined) {
         let cursor = lastEventId
+        // The highest id this subscriber has, for dropping duplicates; an id the store did not
+        // recognise cannot be compared with anything.
+        let delivered: string | undefined = lastEventId
         read: while (!subscriber.ended) {
           const page = await this.#store.readAfter(cursor, this.#pageSize)
           if (subscriber.ended) return
           if (page.gap !== undefined) {
+            if (delivered === lastEventId) delivered = undefined
             yield gapMessage(cursor, page.gap, page.messages[0]?.id ?? null)
             if (subscriber.ended) return
           }
           for (const message of page.messages) {
-            if (message.id === subscriber.firstLiveId()) break read
+            const firstLive = subscriber.firstLiveId()
+            if (firstLive !== undefined && this.#store.compare(message.id, firstLive) >= 0) break read
             yield message
-            cursor = message.id
+            cursor = delivered = message.id
             if (subscriber.ended) return
           }
           // A short page reached the end of the history as it was when read; anything appended
-          // after that read is in the live queue.
+          // after that read is fanned out to the live queue.
           if (page.messages.length < this.#pageSize) break
         }
-        subscriber.goLive(cursor)
+        subscriber.goLive(delivered)
       }
       for (;;) {
         const message = subscriber.take()
@@ -273,14 +285,24 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
 class Subscriber<T> {
   ended = false
   readonly #queue: ChannelMessage<T>[] = []
+  /** Highest id queued or delivered: a message at or below it is a duplicate. */
+  #floor: string | undefined
   #live: boolean
   #wake: (() => void) | undefined
+  readonly #store: ChannelStore<T>
   readonly #maxQueue: number
   readonly #registry: Set<Subscriber<T>>
   readonly #signal: AbortSignal | undefined
   readonly #onAbort = () => this.end(false)
 
-  constructor(maxQueue: number, registry: Set<Subscriber<T>>, signal: AbortSignal | undefined, live: boolean) {
+  constructor(
+    store: ChannelStore<T>,
+    maxQueue: number,
+    registry: Set<Subscriber<T>>,
+    signal: AbortSignal | undefined,
+    live: boolean,
+  ) {
+    this.#store = store
     this.#maxQueue = maxQueue
     this.#live = live
     this.#registry = registry
@@ -294,7 +316,7 @@ class Subscriber<T> {
   }
 
   push(message: ChannelMessage<T>): void {
-    if (this.ended) return
+    if (this.ended || this.#isDuplicate(message.id)) return
     if (this.#queue.length >= this.#maxQueue) {
       // Too far behind: end it rather than buffer without bound. What it already received is a
       // prefix of the sequence, so resuming from its last id loses nothing that is still retained.
@@ -302,6 +324,7 @@ class Subscriber<T> {
       return
     }
     this.#queue.push(message)
+    this.#floor = message.id
     this.#wakeUp()
   }
 
@@ -310,10 +333,20 @@ class Subscriber<T> {
   }
 
   /** Switches from replay to live; drops queued messages the replay already delivered. */
-  goLive(cursor: string): void {
-    const delivered = this.#queue.findIndex((message) => message.id === cursor)
-    if (delivered >= 0) this.#queue.splice(0, delivered + 1)
+  goLive(delivered: string | undefined): void {
+    if (delivered !== undefined) {
+      let duplicates = 0
+      while (duplicates < this.#queue.length && this.#store.compare(this.#queue[duplicates]!.id, delivered) <= 0) {
+        duplicates++
+      }
+      this.#queue.splice(0, duplicates)
+      if (!this.#isDuplicate(delivered)) this.#floor = delivered
+    }
     this.#live = true
+  }
+
+  #isDuplicate(id: string): boolean {
+    return this.#floor !== undefined && this.#store.compare(id, this.#floor) <= 0
   }
 
   take(): ChannelMessage<T> | undefined {

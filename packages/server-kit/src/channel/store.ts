@@ -41,9 +41,9 @@ export interface ChannelStoreRead<T = unknown> {
  * Streams: `XADD` assigns the id, `XRANGE (id + COUNT limit` reads after it, `MAXLEN ~` trims) can
  * implement it. {@link createMemoryStore} is the default.
  *
- * Contract: ids are strings, assigned by `append` in a strict order; `readAfter(id, limit)` returns
- * the messages appended after `id`, oldest first, and reports through `gap` when it cannot (the id is
- * unknown or already trimmed).
+ * Contract: ids are strings, assigned by `append` in a strict order that `compare` tells;
+ * `readAfter(id, limit)` returns the messages appended after `id`, oldest first, and reports through
+ * `gap` when it cannot (the id is unknown or already trimmed).
  *
  * @example
  * ```ts
@@ -55,6 +55,13 @@ export interface ChannelStore<T = unknown> {
   append(message: ChannelMessageInit<T>): string | Promise<string>
   /** Messages after `lastEventId`, oldest first, at most `limit` (a positive integer). */
   readAfter(lastEventId: string, limit: number): ChannelStoreRead<T> | Promise<ChannelStoreRead<T>>
+  /**
+   * Orders two ids this store assigned: negative when `a` came first, 0 when equal, positive
+   * after. The channel needs it because, with an asynchronous store, a message can be visible to a
+   * replay read before (or after) it reaches the live fan-out; comparing ids is what lets it drop
+   * the copy it already delivered, whatever the timing.
+   */
+  compare(a: string, b: string): number
   /**
    * Optional: tells the channel about every message appended to the store by anyone (for example,
    * other processes on a shared store), in append order, and returns a function that stops it. When
@@ -121,6 +128,10 @@ export function createMemoryStore<T = unknown>(options: MemoryStoreOptions = {})
       )
       if (maxSize > 0) ring[last % maxSize] = stored
       return stored.id
+    },
+
+    compare(a, b) {
+      return Number(a) - Number(b)
     },
 
     readAfter(lastEventId, limit) {
