@@ -115,6 +115,17 @@ describe('readEventStream', () => {
       expect(cancelled).toBe(true)
     })
 
+    it('parses a 20 MB message (one line, or many) arriving in 16 KiB chunks in linear time', async () => {
+      const payload = 'x'.repeat(20 * 1024 * 1024)
+      const oneLine = chunkedStream(splitBytes(bytes(`data: ${payload}\n\n`), 16 * 1024))
+      const [single] = await collect(readEventStream(oneLine.stream, { maxMessageSize: 32 * 1024 * 1024 }))
+      expect(single?.data.length).toBe(payload.length)
+      const lines = `data: ${'y'.repeat(1000)}\n`.repeat(20_000)
+      const manyLines = chunkedStream(splitBytes(bytes(`${lines}\n`), 16 * 1024))
+      const [joined] = await collect(readEventStream(manyLines.stream, { maxMessageSize: 32 * 1024 * 1024 }))
+      expect(joined?.data.length).toBe(20_000 * 1001 - 1)
+    })
+
     it('delivers the messages before the oversized one, even from the same chunk', async () => {
       const { stream } = streamOf(`data: a\n\ndata: b\n\ndata: ${'x'.repeat(100)}\n\n`)
       const seen: string[] = []
