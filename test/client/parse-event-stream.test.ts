@@ -186,6 +186,24 @@ describe('readEventStream', () => {
       expect(probe.wasCancelled()).toBe(true)
     })
 
+    it('leaving the loop does not wait for a source whose cancel never settles', async () => {
+      let cancelCalled = false
+      const stuck = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes('data: 1\n\n'))
+        },
+        cancel() {
+          cancelCalled = true
+          return new Promise<void>(() => undefined)
+        },
+      })
+      for await (const message of readEventStream(stuck)) {
+        expect(message.data).toBe('1')
+        break
+      }
+      expect(cancelCalled).toBe(true)
+    })
+
     it('cancels the stream when a callback throws', async () => {
       const { stream, probe } = chunkedStream([bytes(': ping\n\ndata: 1\n\n')], { keepOpen: true })
       const failing = readEventStream(stream, {

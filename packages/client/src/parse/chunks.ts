@@ -58,7 +58,9 @@ export async function* readChunks(
   } finally {
     signal?.removeEventListener('abort', onAbort)
     if (!finished) {
-      await reader.cancel(signal?.aborted ? signal.reason : undefined).catch(ignoreCancelFailure)
+      // cancel() runs the source's cancel algorithm synchronously; its promise is not awaited, so a
+      // source whose cancel never settles cannot make `break` (or an error) hang.
+      reader.cancel(signal?.aborted ? signal.reason : undefined).catch(ignoreCancelFailure)
     }
     reader.releaseLock()
   }
