@@ -1,4 +1,14 @@
-export type { Connection, ConnectionSnapshot, ConnectionStatus } from './connection/types.js'
+export type { Connection, ConnectionOptions, ConnectionSnapshot, ConnectionStatus } from './connection/types.js'
+export type { RetryOptions } from './connection/retry.js'
+export { DEFAULT_RETRY_OPTIONS } from './connection/retry.js'
+export type {
+  HeartbeatOptions,
+  SocketConnection,
+  SocketOptions,
+  SocketPayload,
+  WebSocketConstructor,
+} from './socket.js'
+export { createSocket } from './socket.js'
 export type { ValidationIssue } from './errors.js'
 export {
   ContentTypeError,

@@ -1,4 +1,5 @@
 import type { SluiceError } from '../errors.js'
+import type { RetryOptions } from './retry.js'
 
 /**
  * Lifecycle of every Sluice connection (SSE, NDJSON, WebSocket):
@@ -38,4 +39,40 @@ export interface Connection<TMessage, TData = TMessage> extends AsyncIterable<TM
   close(): void
   /** Drops the current attempt (if any) and connects again at once, resetting the attempt counter. */
   reconnect(): void
+}
+
+/**
+ * Options every connection takes (`createEventStream`, `createNdjsonStream`, `createSocket`).
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController()
+ * const conn = createEventStream('/events', {
+ *   signal: controller.signal, // abort = close()
+ *   retry: { maxAttempts: 10 },
+ *   onError: (error) => console.warn(error.code, error.message),
+ * })
+ * ```
+ */
+export interface ConnectionOptions<TMessage = unknown> {
+  /** Reconnection policy (see `RetryOptions` for the defaults); `false` never reconnects. */
+  retry?: RetryOptions | false
+  /** Aborting it closes the connection for good, exactly like `close()`. */
+  signal?: AbortSignal
+  /** Called each time an attempt opens (the first time and after every reconnect). */
+  onOpen?: () => void
+  /**
+   * Called with every error the connection meets: a failed attempt (before the backoff), the error
+   * that closes it, and non-fatal ones such as a message that failed validation.
+   */
+  onError?: (error: SluiceError) => void
+  /** Called synchronously for every message, like `listen()`. */
+  onMessage?: (message: TMessage) => void
+  /**
+   * How many messages one `for await` loop may fall behind before it fails (default 1 024). Past it
+   * the loop first yields the buffered messages, then throws a `LimitExceededError`
+   * (`limit: 'iteratorBufferSize'`): a consumer slower than the stream learns it lost messages
+   * instead of growing memory without bound or silently missing some. The connection goes on.
+   */
+  iteratorBufferSize?: number
 }

@@ -1,0 +1,351 @@
+import { LimitExceededError, SluiceError } from '../errors.js'
+import { type ConnectionAction, connectionReducer, initialSnapshot } from './machine.js'
+import { RetryPolicy } from './retry.js'
+import type { Connection, ConnectionOptions, ConnectionSnapshot } from './types.js'
+
+/** Default bound of one `for await` loop's buffer; see `ConnectionOptions.iteratorBufferSize`. */
+export const DEFAULT_ITERATOR_BUFFER_SIZE = 1024
+
+/**
+ * How one attempt ended, as the transport classifies it:
+ * - `retry`: try again after the backoff (network error, 5xx, 408/429, a stream that ended, idle
+ *   timeout, WebSocket closed). `retryAfter` (ms) is the server's `Retry-After`, a floor on the delay.
+ * - `close`: stop for good. Without `error` it is a clean end (SSE `204`, `done(message)`, a finished
+ *   NDJSON response); with it, a fatal one (401, wrong content type, invalid NDJSON, ...).
+ */
+export type AttemptEnd =
+  | { readonly type: 'retry'; readonly error?: SluiceError | undefined; readonly retryAfter?: number | undefined }
+  | { readonly type: 'close'; readonly error?: SluiceError | undefined }
+
+/** What the core gives a transport for one attempt. Every call after the attempt was dropped is ignored. */
+export interface AttemptContext<TMessage, TData> {
+  /** Aborted when the attempt is dropped (`close()`, `reconnect()`, abort signal): release everything. */
+  readonly signal: AbortSignal
+  /** Last event ID seen so far (SSE sends it as `Last-Event-ID`). */
+  readonly lastEventId: string
+  /** The server accepted the attempt. */
+  open(): void
+  /** Delivers one message to listeners, iterators and the snapshot, in that order. */
+  deliver(message: TMessage, data: TData, lastEventId?: string): void
+  /** A non-fatal error (e.g. a message failed validation): shown on the snapshot and `onError`. */
+  reportError(error: SluiceError): void
+  /** The server's own reconnection time (SSE `retry:`); replaces the policy's initial delay. */
+  setServerDelay(ms: number): void
+}
+
+/**
+ * The transport-specific half of a connection: how to run ONE attempt (open, read, deliver) and how
+ * it ended. Everything else — status, backoff, timers, iterators, abort — is the core's.
+ */
+export interface Transport<TMessage, TData> {
+  run(context: AttemptContext<TMessage, TData>): Promise<AttemptEnd>
+}
+
+interface IteratorSink<TMessage> {
+  push(message: TMessage): void
+  end(error: SluiceError | undefined): void
+}
+
+/** What `subscribe`/`listen` return after close: there is nothing left to unsubscribe from. */
+const NOOP = (): void => undefined
+
+/** Turns anything thrown into a SluiceError for the snapshot (`error` is always a SluiceError). */
+export function toSluiceError(error: unknown, code = 'UNEXPECTED_ERROR'): SluiceError {
+  if (error instanceof SluiceError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new SluiceError(code, message, { cause: error })
+}
+
+/** Calls a user callback; an exception in it must not break the connection, so it is rethrown on
+ * its own task (reported like an exception in an EventTarget listener) instead of being swallowed. */
+function safely<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A): void {
+  if (fn === undefined) return
+  try {
+    fn(...args)
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error
+    })
+  }
+}
+
+/**
+ * The store and lifecycle shared by SSE, NDJSON and WebSocket connections: immutable snapshot,
+ * `subscribe`, `listen`, `for await`, `close()`, `reconnect()`, abort signal, backoff timers.
+ *
+ * Resource ownership: the core owns the backoff timer, the `minUptime` timer, the abort-signal and
+ * `online` listeners and each attempt's `AbortController`; the transport owns what it opens inside an
+ * attempt and releases it when the attempt's signal aborts or the attempt ends. `close()` releases
+ * all of it synchronously.
+ */
+export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TData> {
+  #snapshot: ConnectionSnapshot<TData>
+  readonly #subscribers = new Set<() => void>()
+  readonly #listeners = new Set<(message: TMessage) => void>()
+  readonly #iterators = new Set<IteratorSink<TMessage>>()
+  readonly #policy: RetryPolicy
+  readonly #options: ConnectionOptions<TMessage>
+  readonly #bufferSize: number
+  #transport: Transport<TMessage, TData> | undefined
+  #attempt: AbortController | undefined
+  #backoffTimer: ReturnType<typeof setTimeout> | undefined
+  #stableTimer: ReturnType<typeof setTimeout> | undefined
+  #release: Array<() => void> = []
+
+  constructor(options: ConnectionOptions<TMessage> = {}, initial: { lastEventId?: string } = {}) {
+    this.#options = options
+    this.#policy = new RetryPolicy(options.retry)
+    this.#bufferSize = options.iteratorBufferSize ?? DEFAULT_ITERATOR_BUFFER_SIZE
+    if (!Number.isInteger(this.#bufferSize) || this.#bufferSize < 1) {
+      throw new TypeError(`iteratorBufferSize must be a positive integer, got ${String(options.iteratorBufferSize)}`)
+    }
+    this.#snapshot = initialSnapshot<TData>(initial.lastEventId ?? '')
+  }
+
+  /** Starts the first attempt. Separate from the constructor so a subclass is fully built first. */
+  protected start(transport: Transport<TMessage, TData>): void {
+    this.#transport = transport
+    const { signal } = this.#options
+    if (signal?.aborted) {
+      this.#finish(undefined)
+      return
+    }
+    if (signal) {
+      const onAbort = () => this.close()
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.#release.push(() => signal.removeEventListener('abort', onAbort))
+    }
+    // Browsers: when the page comes back online, a connection waiting out its backoff tries at once.
+    // `window` is touched only here, never at import time, so SSR and Node import cleanly.
+    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+      const onOnline = () => {
+        if (this.#backoffTimer !== undefined) {
+          clearTimeout(this.#backoffTimer)
+          this.#backoffTimer = undefined
+          this.#startAttempt()
+        }
+      }
+      window.addEventListener('online', onOnline)
+      this.#release.push(() => window.removeEventListener('online', onOnline))
+    }
+    this.#startAttempt()
+  }
+
+  getSnapshot = (): ConnectionSnapshot<TData> => this.#snapshot
+
+  subscribe = (onChange: () => void): (() => void) => {
+    if (this.#snapshot.status === 'closed') return NOOP
+    this.#subscribers.add(onChange)
+    return () => {
+      this.#subscribers.delete(onChange)
+    }
+  }
+
+  listen = (onMessage: (message: TMessage) => void): (() => void) => {
+    if (this.#snapshot.status === 'closed') return NOOP
+    this.#listeners.add(onMessage)
+    return () => {
+      this.#listeners.delete(onMessage)
+    }
+  }
+
+  close = (): void => {
+    if (this.#snapshot.status === 'closed') return
+    this.#dropAttempt()
+    this.#finish(undefined)
+  }
+
+  reconnect = (): void => {
+    if (this.#snapshot.status === 'closed') return
+    this.#dropAttempt()
+    this.#dispatch({ type: 'reset' })
+    this.#startAttempt()
+  };
+
+  /**
+   * Each loop gets its own buffer (bounded by `iteratorBufferSize`) and sees the messages delivered
+   * after it started. It ends when the connection closes: normally after a clean close, by throwing
+   * the error after a failed one. Breaking out of the loop only detaches that loop; the connection
+   * stays open (other loops, hooks and listeners may share it) until `close()`.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<TMessage, undefined> {
+    const buffer: TMessage[] = []
+    let pending: { resolve: (r: IteratorResult<TMessage, undefined>) => void; reject: (e: unknown) => void } | undefined
+    // `failure` is thrown once the buffer is drained: the close error or an overflow.
+    let failure: SluiceError | undefined
+    let ended = false
+    const sink: IteratorSink<TMessage> = {
+      push: (message) => {
+        if (pending) {
+          const { resolve } = pending
+          pending = undefined
+          resolve({ done: false, value: message })
+          return
+        }
+        if (buffer.length >= this.#bufferSize) {
+          const max = this.#bufferSize
+          sink.end(
+            new LimitExceededError(
+              'iteratorBufferSize',
+              max,
+              `A for-await loop over this connection fell more than ${max} messages behind; it stopped ` +
+                'receiving messages. Consume faster, raise iteratorBufferSize, or use listen().',
+            ),
+          )
+          return
+        }
+        buffer.push(message)
+      },
+      end: (error) => {
+        if (ended) return
+        ended = true
+        failure = error
+        this.#iterators.delete(sink)
+        if (pending && buffer.length === 0) {
+          const settle = pending
+          pending = undefined
+          if (failure) settle.reject(failure)
+          else settle.resolve({ done: true, value: undefined })
+          failure = undefined
+        }
+      },
+    }
+    if (this.#snapshot.status === 'closed') sink.end(this.#snapshot.error)
+    else this.#iterators.add(sink)
+    const finish = (): IteratorResult<TMessage, undefined> => {
+      ended = true
+      this.#iterators.delete(sink)
+      buffer.length = 0
+      return { done: true, value: undefined }
+    }
+    return {
+      next: () => {
+        if (buffer.length > 0) return Promise.resolve({ done: false, value: buffer.shift() as TMessage })
+        if (ended) {
+          const error = failure
+          failure = undefined
+          return error ? Promise.reject(error) : Promise.resolve({ done: true, value: undefined })
+        }
+        return new Promise((resolve, reject) => {
+          pending = { resolve, reject }
+        })
+      },
+      return: () => Promise.resolve(finish()),
+    }
+  }
+
+  /** The snapshot reducer is the only place that changes state; this is the only place calling it. */
+  #dispatch(action: ConnectionAction<TData>): void {
+    const next = connectionReducer(this.#snapshot, action)
+    if (next === this.#snapshot) return
+    this.#snapshot = next
+    for (const onChange of [...this.#subscribers]) safely(onChange)
+  }
+
+  #startAttempt(): void {
+    const transport = this.#transport
+    if (transport === undefined) return
+    const controller = new AbortController()
+    this.#attempt = controller
+    this.#dispatch({ type: 'connect' })
+    const live = () => this.#attempt === controller && !controller.signal.aborted
+    const context: AttemptContext<TMessage, TData> = {
+      signal: controller.signal,
+      lastEventId: this.#snapshot.lastEventId,
+      open: () => {
+        if (!live()) return
+        this.#dispatch({ type: 'open' })
+        clearTimeout(this.#stableTimer)
+        if (this.#snapshot.attempt > 0) {
+          this.#stableTimer = setTimeout(() => {
+            this.#stableTimer = undefined
+            this.#dispatch({ type: 'stable' })
+          }, this.#policy.options.minUptime)
+        }
+        safely(this.#options.onOpen)
+      },
+      deliver: (message, data, lastEventId) => {
+        if (!live()) return
+        // Order is part of the contract: listeners see every message synchronously, before the
+        // (coalescible) snapshot change, so a reducer fed by listen() never loses one.
+        for (const onMessage of [...this.#listeners]) safely(onMessage, message)
+        safely(this.#options.onMessage, message)
+        for (const sink of [...this.#iterators]) sink.push(message)
+        this.#dispatch({ type: 'message', data, lastEventId })
+      },
+      reportError: (error) => {
+        if (!live()) return
+        this.#dispatch({ type: 'error', error })
+        safely(this.#options.onError, error)
+      },
+      setServerDelay: (ms) => {
+        if (!live()) return
+        this.#policy.serverDelay = ms
+      },
+    }
+    let run: Promise<AttemptEnd>
+    try {
+      run = transport.run(context)
+    } catch (error) {
+      run = Promise.reject(error)
+    }
+    run.then(
+      (end) => this.#attemptEnded(controller, end),
+      (error: unknown) => this.#attemptEnded(controller, { type: 'close', error: toSluiceError(error) }),
+    )
+  }
+
+  #attemptEnded(controller: AbortController, end: AttemptEnd): void {
+    // A dropped attempt (close(), reconnect()) ends later; its outcome no longer matters.
+    if (this.#attempt !== controller) return
+    this.#attempt = undefined
+    // Tell the transport the attempt is over whatever the path, so nothing it opened outlives it.
+    controller.abort()
+    clearTimeout(this.#stableTimer)
+    this.#stableTimer = undefined
+    if (end.type === 'close') {
+      this.#finish(end.error)
+      return
+    }
+    const delay = this.#policy.delay(this.#snapshot.attempt + 1, end.retryAfter)
+    if (delay === undefined) {
+      this.#finish(end.error)
+      return
+    }
+    this.#dispatch({ type: 'retry', error: end.error })
+    if (end.error) safely(this.#options.onError, end.error)
+    // onError may have closed the connection.
+    if (this.#snapshot.status === 'closed') return
+    this.#backoffTimer = setTimeout(() => {
+      this.#backoffTimer = undefined
+      this.#startAttempt()
+    }, delay)
+  }
+
+  #dropAttempt(): void {
+    clearTimeout(this.#backoffTimer)
+    this.#backoffTimer = undefined
+    clearTimeout(this.#stableTimer)
+    this.#stableTimer = undefined
+    const attempt = this.#attempt
+    this.#attempt = undefined
+    attempt?.abort()
+  }
+
+  /** The one cleanup path: every way of closing (user, abort, fatal error, clean end) comes here. */
+  #finish(error: SluiceError | undefined): void {
+    this.#dropAttempt()
+    for (const release of this.#release.splice(0)) release()
+    this.#dispatch({ type: 'close', error })
+    if (error) safely(this.#options.onError, error)
+    for (const sink of [...this.#iterators]) sink.end(error)
+    this.#subscribers.clear()
+    this.#listeners.clear()
+    this.onClosed()
+  }
+
+  /** Hook for a transport's own state that lives as long as the connection (e.g. a send queue). */
+  protected onClosed(): void {
+    // Nothing by default: the core has released its own resources already.
+  }
+}
