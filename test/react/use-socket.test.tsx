@@ -1,5 +1,5 @@
 import { useSocket } from '@sluice/react'
-import { act, render, screen, waitFor } from '@testing-library/react'
+import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
 import { StrictMode, useState } from 'react'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { WebSocket } from 'ws'
@@ -22,6 +22,7 @@ beforeEach(async () => {
   })
 })
 afterEach(async () => {
+  cleanup() // testing-library only registers its own cleanup when Vitest globals are on
   await server.close()
 })
 
