@@ -135,7 +135,9 @@ async function runWorkload(name) {
     const vr = { id: variant.id, label: variant.label, params, expected, contestants: {} }
     for (const id of ids) vr.contestants[id] = []
     const timeoutMs = timeoutOverride ?? variant.timeoutMs ?? 60_000
-    for (let r = 0; r < rounds; r++) {
+    // A variant may need fewer rounds (e.g. memory behaviour rather than speed).
+    const variantRounds = Math.min(rounds, variant.rounds ?? rounds)
+    for (let r = 0; r < variantRounds; r++) {
       // Rotate the order each round so no contestant always runs first (cold disk cache) or last.
       const order = ids.map((_, i) => ids[(i + r) % ids.length])
       const roundResults = {}

@@ -23,7 +23,7 @@ export function stats(rounds) {
     medianRatio: median(ratios),
     minRatio: ratios.length ? Math.min(...ratios) : undefined,
     maxRatio: ratios.length ? Math.max(...ratios) : undefined,
-    metric: (key) => rounds.map((r) => r[key] ?? r.extra?.[key]).filter((x) => typeof x === 'number'),
+    metric: (key) => rounds.map((r) => r[key] ?? r.extra?.[key]).filter((x) => x !== undefined && x !== null),
   }
 }
 
@@ -142,6 +142,8 @@ function renderVariant(v) {
     for (const col of cols) {
       const xs = c.metric(col.key)
       if (xs.length === 0) row.push('–')
+      else if (col.kind === 'text' || col.kind === 'bool')
+        row.push([...new Set(xs.map((x) => fmt(col.kind, x)))].join(' / '))
       else if (xs.length === 1 || col.single) row.push(fmt(col.kind, col.agg === 'max' ? Math.max(...xs) : median(xs)))
       else
         row.push(`${fmt(col.kind, median(xs))} (${fmt(col.kind, Math.min(...xs))}–${fmt(col.kind, Math.max(...xs))})`)
