@@ -1,4 +1,4 @@
-import { readEventStream, readNdjson } from '@sluice/client'
+import { createEventStream, readEventStream, readNdjson } from '@sluice/client'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixture, type Runtime, type RuntimeServer, runtimes, startServer, until } from './harness.js'
@@ -126,6 +126,37 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
       source.close()
     }
     // The client left: the source's `finally` ran and the channel has no subscriber left.
+    await server.process.waitFor((e) => e.type === 'finally' && e.token === channel && e.sent === 3)
+    await until(async () => ((await subscriberCount(server, channel)) === 0 ? true : undefined))
+  })
+
+  it('eventStreamResponse + channel -> createEventStream: resumes after every server drop with no gap and no duplicate', async () => {
+    const server = serverFor(runtime)
+    const channel = `connection-${runtime}`
+    const connection = createEventStream(`${server.url}/sse?channel=${channel}&token=${channel}&dropAfter=4`, {
+      retry: { initialDelay: 10, maxDelay: 50 },
+    })
+    const received: { data: string; id: string }[] = []
+    const all = counter(15)
+    connection.listen((message) => {
+      received.push({ data: message.data, id: message.id })
+      all.bump()
+    })
+    try {
+      await server.process.waitForType('subscribed', { token: channel })
+      const ids = await publish(server, channel, range(1, 10))
+      await until(async () => (received.length >= 10 ? true : undefined), { what: '10 messages' })
+      ids.push(...(await publish(server, channel, range(11, 15))))
+      await all.wait()
+
+      expect(received.map((m) => m.data)).toEqual(range(1, 15).map(String))
+      expect(received.map((m) => m.id)).toEqual(ids)
+      expect(resumedFrom(server, channel)).toEqual([null, ids[3], ids[7], ids[11]])
+      expect(connection.getSnapshot()).toMatchObject({ status: 'open', lastEventId: ids[14], error: undefined })
+    } finally {
+      connection.close()
+    }
+    expect(connection.getSnapshot().status).toBe('closed')
     await server.process.waitFor((e) => e.type === 'finally' && e.token === channel && e.sent === 3)
     await until(async () => ((await subscriberCount(server, channel)) === 0 ? true : undefined))
   })
