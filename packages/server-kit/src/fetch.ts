@@ -76,8 +76,12 @@ function createFetchSink(request: Request, hooks: PumpHooks): { sink: PumpSink; 
       close()
       return Promise.resolve()
     },
-    destroy(reason) {
-      if (open) controller.error(reason)
+    destroy(reason, clientGone) {
+      // A body nobody reads any more is closed quietly: erroring it would only make the runtime
+      // log a failure for a client that simply left. Otherwise the error tells the runtime to
+      // abort the connection, so the client sees a truncated response, not a complete one.
+      if (open && clientGone) controller.close()
+      else if (open) controller.error(reason)
       close()
     },
   }

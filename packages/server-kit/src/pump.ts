@@ -71,8 +71,11 @@ export interface PumpSink {
   isReady(): boolean
   /** Ends cleanly once everything written is sent; resolves when done (or the connection closed). */
   end(): Promise<void>
-  /** Aborts the connection now. Idempotent. */
-  destroy(reason: Error): void
+  /**
+   * Aborts the connection now. Idempotent. `clientGone` says nobody is reading any more, so a sink
+   * may just close (a Fetch body is closed rather than errored, which runtimes would log).
+   */
+  destroy(reason: Error, clientGone: boolean): void
 }
 
 /** How a sink tells the pump what happened to the connection. */
@@ -185,7 +188,7 @@ export function runPump<T, R>(
 
     let released: Promise<void>
     if (release.abort) {
-      sink.destroy(new Error(ABORT_MESSAGES[reason].replace('%', String(sendTimeout))))
+      sink.destroy(new Error(ABORT_MESSAGES[reason].replace('%', String(sendTimeout))), reason === 'disconnect')
       released = Promise.resolve()
     } else {
       // One bounded chunk, written even into a full buffer; the flush below is bounded anyway.
@@ -329,7 +332,7 @@ function endWithin(sink: PumpSink, sendTimeout: number | false): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timedOut = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
-      sink.destroy(new Error(`The final flush did not complete within sendTimeout (${sendTimeout} ms)`))
+      sink.destroy(new Error(`The final flush did not complete within sendTimeout (${sendTimeout} ms)`), false)
       resolve()
     }, sendTimeout)
   })
