@@ -46,3 +46,16 @@ export type { FetchHandler, NodeHandlerOptions } from './node-handler.js'
 export { toNodeHandler } from './node-handler.js'
 export type { ServeOptions, StreamContext, StreamEndReason, StreamIterable, StreamSource } from './pump.js'
 export { DEFAULT_SEND_TIMEOUT } from './pump.js'
+export type {
+  AuthenticateResult,
+  SocketClient,
+  SocketServer,
+  SocketServerOptions,
+} from './socket-server.js'
+export {
+  createSocketServer,
+  DEFAULT_SOCKET_HEARTBEAT_INTERVAL,
+  DEFAULT_SOCKET_MAX_BUFFERED_BYTES,
+  DEFAULT_SOCKET_MAX_PAYLOAD,
+  SocketCloseCode,
+} from './socket-server.js'
