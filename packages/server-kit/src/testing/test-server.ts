@@ -35,7 +35,8 @@ export interface TestServer {
   /**
    * Requests `path` and yields the parsed SSE messages (`@sluice/client`'s `readEventStream`).
    * Throws `HttpError` for a non-2xx status and `ContentTypeError` unless `text/event-stream`.
-   * Breaking out of the loop closes the request.
+   * Breaking out of the loop closes the request; `close()`, `init.signal` or `options.signal`
+   * aborting ends the loop normally.
    */
   events(
     path: string,
@@ -54,6 +55,10 @@ export interface TestServer {
   websocket(path: string, options?: TestSocketOptions): Promise<TestSocket>
   /** Aborts every request and closes every socket it opened, then closes the server. */
   close(): Promise<void>
+}
+
+function emptyBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() })
 }
 
 function isNodeListener(handler: TestServerHandler): handler is NodeListener {
@@ -99,31 +104,37 @@ export async function createTestServer(handler: TestServerHandler): Promise<Test
 
   const resolve = (path: string) => new URL(path, `${url}/`).href
 
+  /** One tracked request: aborted by `close()`, by `init.signal`, or by `signal` (the reader's). */
   async function request(
     path: string,
     init: TestRequestInit | undefined,
-  ): Promise<{ response: Response; done: () => void }> {
+    signals: ReadonlyArray<AbortSignal | null | undefined> = [],
+  ): Promise<{ response: Response; signal: AbortSignal; done: () => void }> {
     if (closed) throw new Error('createTestServer: the server is closed')
     const controller = new AbortController()
-    requests.add(controller)
+    const linked = [init?.signal, ...signals].filter((signal): signal is AbortSignal => signal != null)
+    const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason)
     const done = () => {
       requests.delete(controller)
-      init?.signal?.removeEventListener('abort', onAbort)
+      for (const signal of linked) signal.removeEventListener('abort', onAbort)
     }
-    const onAbort = () => controller.abort(init?.signal?.reason)
-    if (init?.signal?.aborted) controller.abort(init.signal.reason)
-    else init?.signal?.addEventListener('abort', onAbort, { once: true })
+    requests.add(controller)
+    for (const signal of linked) {
+      if (signal.aborted) controller.abort(signal.reason)
+      else signal.addEventListener('abort', onAbort, { once: true })
+    }
     try {
       const response = await fetch(resolve(path), { ...init, signal: controller.signal })
-      return { response, done: () => done() }
+      return { response, signal: controller.signal, done }
     } catch (error) {
       done()
       throw error
     }
   }
 
-  async function open(path: string, init: TestRequestInit | undefined, expected: string) {
-    const { response, done } = await request(path, init)
+  async function open(path: string, init: TestRequestInit | undefined, expected: string, signal?: AbortSignal) {
+    const opened = await request(path, init, [signal])
+    const { response, done } = opened
     try {
       if (!response.ok) throw new HttpError(response.status, response.statusText)
       const type = response.headers.get('content-type')
@@ -133,24 +144,26 @@ export async function createTestServer(handler: TestServerHandler): Promise<Test
       done()
       throw error
     }
-    return { response, done }
+    return opened
   }
 
   return {
     url,
     server,
     async *events(path, init, options) {
-      const { response, done } = await open(path, init, 'text/event-stream')
+      const { response, signal, done } = await open(path, init, 'text/event-stream', options?.signal)
       try {
-        yield* readEventStream(response, options)
+        // The body, not the Response: some servers (e.g. @hono/node-server) replace the global
+        // Response class. The request's own signal makes close() end the loop normally.
+        yield* readEventStream(response.body ?? emptyBody(), { ...options, signal })
       } finally {
         done()
       }
     },
     async *ndjson<T>(path: string, init?: TestRequestInit, options?: ReadNdjsonOptions) {
-      const { response, done } = await open(path, init, 'application/x-ndjson')
+      const { response, signal, done } = await open(path, init, 'application/x-ndjson', options?.signal)
       try {
-        yield* readNdjson<T>(response, options)
+        yield* readNdjson<T>(response.body ?? emptyBody(), { ...options, signal })
       } finally {
         done()
       }

@@ -66,7 +66,8 @@ export function openTestSocket(url: string, options: TestSocketOptions = {}): Pr
   })
 
   ws.on('message', (data, isBinary) => {
-    const message: TestSocketMessage = isBinary ? toBytes(data) : toBytes(data).toString()
+    // Binary frames as a plain Uint8Array copy (a ws Buffer may be a view into a shared pool).
+    const message: TestSocketMessage = isBinary ? new Uint8Array(toBytes(data)) : toBytes(data).toString()
     if (waiter !== undefined) {
       const { resolve } = waiter
       waiter = undefined

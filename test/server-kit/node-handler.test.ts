@@ -1,0 +1,126 @@
+import { createServer, request as httpRequest, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { toNodeHandler } from '@sluice/server-kit'
+import { afterEach, describe, expect, it } from 'vitest'
+import { rawGet, waitFor } from './helpers.js'
+
+let server: Server | undefined
+afterEach(async () => {
+  server?.closeAllConnections()
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined))
+  server = undefined
+})
+
+async function listen(handler: Parameters<typeof toNodeHandler>[0], options?: Parameters<typeof toNodeHandler>[1]) {
+  server = createServer(toNodeHandler(handler, options))
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+describe('toNodeHandler (Request -> Response on node:http)', () => {
+  it('builds the Request: method, URL with host and query, headers, streamed body', async () => {
+    const url = await listen(async (request) => {
+      const body = await request.text()
+      return Response.json({
+        method: request.method,
+        url: request.url,
+        accept: request.headers.get('accept'),
+        multi: request.headers.get('x-multi'),
+        body,
+      })
+    })
+    const { port } = new URL(url)
+    const response = await fetch(`${url}/path?q=1`, {
+      method: 'POST',
+      headers: [
+        ['accept', 'application/json'],
+        ['x-multi', 'a'],
+        ['x-multi', 'b'],
+      ],
+      body: 'x'.repeat(100_000),
+    })
+    expect(await response.json()).toEqual({
+      method: 'POST',
+      url: `http://127.0.0.1:${port}/path?q=1`,
+      accept: 'application/json',
+      multi: 'a, b',
+      body: 'x'.repeat(100_000),
+    })
+  })
+
+  it('writes status, statusText and every set-cookie header', async () => {
+    const url = await listen(() => {
+      const headers = new Headers({ 'content-type': 'text/plain' })
+      headers.append('set-cookie', 'a=1; Path=/')
+      headers.append('set-cookie', 'b=2; Path=/')
+      return new Response('created', { status: 201, statusText: 'Made It', headers })
+    })
+    const response = await rawGet(`${url}/`)
+    expect(response.status).toBe(201)
+    expect(response.res.statusMessage).toBe('Made It')
+    expect(response.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/'])
+    expect(await response.ended).toBe('created')
+  })
+
+  it('sends no body for HEAD and 204, and releases the unread body', async () => {
+    let cancelled = 0
+    const body = () =>
+      new ReadableStream({
+        pull: (controller) => controller.enqueue(new TextEncoder().encode('never')),
+        cancel: () => {
+          cancelled++
+        },
+      })
+    const url = await listen((request) =>
+      new URL(request.url).pathname === '/empty' ? new Response(null, { status: 204 }) : new Response(body()),
+    )
+    const head = await fetch(`${url}/`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(await head.text()).toBe('')
+    const empty = await fetch(`${url}/empty`)
+    expect(empty.status).toBe(204)
+    await waitFor('the HEAD body to be cancelled', () => cancelled === 1)
+  })
+
+  it('answers 500 when the handler throws, and reports the error', async () => {
+    const errors: unknown[] = []
+    const url = await listen(
+      () => {
+        throw new Error('handler bug')
+      },
+      { onError: (error) => errors.push(error) },
+    )
+    const response = await fetch(`${url}/`)
+    expect(response.status).toBe(500)
+    expect(await response.text()).toBe('')
+    expect(String(errors[0])).toContain('handler bug')
+  })
+
+  it('aborts the connection when the body errors mid-stream', async () => {
+    const errors: unknown[] = []
+    const url = await listen(
+      () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('partial'))
+              controller.error(new Error('upstream failed'))
+            },
+          }),
+        ),
+      { onError: (error) => errors.push(error) },
+    )
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest(`${url}/`, (res) => {
+        res.on('data', () => undefined)
+        res.on('end', () => resolve('complete'))
+        res.on('aborted', () => resolve('aborted'))
+        res.on('error', () => resolve('aborted'))
+      })
+      req.on('error', () => resolve('aborted'))
+      req.end()
+    })
+    expect(outcome).toBe('aborted')
+    expect(String(errors[0])).toContain('upstream failed')
+  })
+})
