@@ -99,6 +99,31 @@ describe('backpressure', () => {
     expect(response?.destroyed).toBe(true)
   })
 
+  it('bounds the final flush too: a shutdown of a stalled client aborts it after sendTimeout', async () => {
+    const shutdown = new AbortController()
+    const reasons: StreamEndReason[] = []
+    const settled: string[] = []
+    let response: ServerResponse | undefined
+    server = await createTestServer((req: IncomingMessage, res: ServerResponse) => {
+      response = res
+      void sendEventStream(
+        req,
+        res,
+        function* () {
+          for (;;) yield { data: 'x'.repeat(CHUNK) }
+        },
+        { signal: shutdown.signal, sendTimeout: 300, onClose: (reason) => reasons.push(reason) },
+      ).then(() => settled.push('resolved'))
+    })
+    stalledClient(server.url)
+    await waitFor('the response to fill up', () => response?.writableNeedDrain === true)
+    shutdown.abort()
+    // The retry: and the end cannot reach a client that reads nothing; the flush is abandoned.
+    await waitFor('the stream to end', () => settled.length === 1)
+    expect(reasons).toEqual(['shutdown'])
+    expect(response?.destroyed).toBe(true)
+  })
+
   it('holds through the Request -> Response adapter: the Fetch source is parked too', async () => {
     let pulls = 0
     server = await createTestServer((request: Request) =>

@@ -129,6 +129,26 @@ describe('eventStreamResponse', () => {
     expect(finallyRan).toBe(true)
   })
 
+  it('ends the stream when nobody pulls the body within sendTimeout', async () => {
+    const closed = deferred<StreamEndReason>()
+    let finallyRan = false
+    const response = eventStreamResponse(
+      request(),
+      async function* () {
+        try {
+          for (;;) yield { data: 'unread' }
+        } finally {
+          finallyRan = true
+        }
+      },
+      { sendTimeout: 50, onClose: closed.resolve },
+    )
+    expect(await closed.promise).toBe('send-timeout')
+    expect(finallyRan).toBe(true)
+    // The body errors, so a runtime aborts the connection instead of ending it as if complete.
+    await expect(response.body!.getReader().read()).rejects.toThrow(/sendTimeout \(50 ms\)/)
+  })
+
   it('sends keepalive comments while the source is silent', async () => {
     const client = new AbortController()
     const response = eventStreamResponse(
