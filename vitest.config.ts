@@ -8,6 +8,7 @@ const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const alias = [
   { find: /^@sluice\/client$/, replacement: src('./packages/client/src/index.ts') },
   { find: /^@sluice\/server-kit\/testing$/, replacement: src('./packages/server-kit/src/testing/index.ts') },
+  { find: /^@sluice\/server-kit\/redis$/, replacement: src('./packages/server-kit/src/redis/index.ts') },
   { find: /^@sluice\/server-kit$/, replacement: src('./packages/server-kit/src/index.ts') },
   { find: /^@sluice\/react$/, replacement: src('./packages/react/src/index.ts') },
 ]
@@ -34,6 +35,18 @@ export default defineConfig({
         },
       },
       { extends: true, test: { name: 'conformance', environment: 'node', include: ['test/conformance/**/*.test.ts'] } },
+      // Scale-out through Redis: starts its own redis-server, and runs server instances from the built
+      // packages (dist/) as child processes.
+      {
+        extends: true,
+        test: {
+          name: 'scale',
+          environment: 'node',
+          include: ['test/scale/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
       // These two run the built packages (dist/) in other runtimes and in Chromium; `npm test`
       // builds before it runs Vitest.
       {

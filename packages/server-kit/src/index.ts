@@ -12,6 +12,8 @@ export type {
   ChannelSubscription,
   MemoryStoreOptions,
   PublishOptions,
+  RelayOptions,
+  RelayTarget,
   SubscribeOptions,
   SyncChannelStore,
 } from './channel/index.js'
@@ -21,6 +23,7 @@ export {
   DEFAULT_CHANNEL_MAX_QUEUE,
   DEFAULT_MEMORY_STORE_SIZE,
   GAP_EVENT,
+  relayChannel,
 } from './channel/index.js'
 export type {
   ServeEventStreamOptions,

@@ -157,7 +157,10 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
       )
     }
     this.#store = options.store ?? createMemoryStore<T>()
-    this.#unwatch = this.#store.watch?.((message) => this.#fanOut(message))
+    this.#unwatch = this.#store.watch?.(
+      (message) => this.#fanOut(message),
+      () => this.#interrupt(),
+    )
   }
 
   get subscriberCount(): number {
@@ -271,6 +274,15 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
     } finally {
       subscriber.end(false)
     }
+  }
+
+  /**
+   * The store lost track of the shared history (see {@link ChannelStore.watch}): live delivery may
+   * have a hole, so every subscription ends (after what was queued in order) and its client
+   * resumes from its last id. The channel stays open.
+   */
+  #interrupt(): void {
+    for (const subscriber of this.#subscribers) subscriber.end(true)
   }
 
   close(): void {

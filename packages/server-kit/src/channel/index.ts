@@ -9,6 +9,8 @@ export type {
   SubscribeOptions,
 } from './channel.js'
 export { createChannel, DEFAULT_CHANNEL_MAX_QUEUE, GAP_EVENT } from './channel.js'
+export type { RelayOptions, RelayTarget } from './relay.js'
+export { relayChannel } from './relay.js'
 export type {
   ChannelGapReason,
   ChannelMessage,

@@ -67,8 +67,13 @@ export interface ChannelStore<T = unknown> {
    * other processes on a shared store), in append order, and returns a function that stops it. When
    * present, the channel fans out what `watch` reports instead of its own publishes, so subscribers
    * of every process see every message once.
+   *
+   * A store that may miss appends while it is cut off from the shared history (a lost connection,
+   * a restart that lost data) calls `onInterrupt`: the channel then ends every current subscription
+   * cleanly, so each client reconnects and resumes from its last id through `readAfter`, which
+   * replays what it missed or reports the gap.
    */
-  watch?(onMessage: (message: ChannelMessage<T>) => void): () => void
+  watch?(onMessage: (message: ChannelMessage<T>) => void, onInterrupt?: (error: unknown) => void): () => void
 }
 
 /**
