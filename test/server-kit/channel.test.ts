@@ -236,12 +236,14 @@ describe('createChannel', () => {
     expect(channel.subscriberCount).toBe(2)
     channel.publish(14) // the 11th queued message: over maxQueue
     expect(channel.subscriberCount).toBe(1)
-    // Ended normally: the iterator returns, it does not throw.
+    channel.publish(15)
+    // Ended normally: it delivers the 10 it had queued (4..13), takes nothing new, then returns.
+    received.push(...(await take(slow, 10)))
     expect(await slow.next()).toEqual({ done: true, value: undefined })
     const lastId = received.at(-1)?.id
-    expect(lastId).toBe('3')
+    expect(lastId).toBe('13')
     const resumed = channel.subscribe({ lastEventId: lastId })
-    expect(ids(await take(resumed, 11))).toEqual(range(4, 14))
+    expect(ids(await take(resumed, 2))).toEqual(['14', '15'])
     await resumed.return()
     await fast.return()
   })
@@ -261,6 +263,8 @@ describe('createChannel', () => {
     gc()
     const grown = process.memoryUsage().heapUsed - before
     expect(grown).toBeLessThan(10 * 1024 * 1024)
+    // What it kept is the bounded prefix it had queued: the first 100 messages, then the end.
+    expect(ids(await take(stuck, 100))).toEqual(range(1, 100))
     expect(await stuck.next()).toEqual({ done: true, value: undefined })
   })
 

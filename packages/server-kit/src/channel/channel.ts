@@ -67,7 +67,8 @@ export interface ChannelOptions<T = unknown> {
   store?: ChannelStore<T>
   /**
    * How many messages may wait for one subscriber that is not pulling (a slow client). Past it the
-   * subscriber is ended normally: its iterator returns, its response closes, and the client
+   * subscriber is ended normally: it is unregistered at once, takes no new message, delivers the
+   * `maxQueue` already queued, then its iterator returns, its response closes, and the client
    * reconnects and resumes from its last id (Mercure's policy) instead of the server buffering
    * without bound. Default 500: queued messages are shared references, so this costs pointers; and
    * it is half the default history, so an ended subscriber can usually still resume exactly.
@@ -330,9 +331,10 @@ class Subscriber<T> {
   push(message: ChannelMessage<T>): void {
     if (this.ended || this.#isDuplicate(message.id)) return
     if (this.#queue.length >= this.#maxQueue) {
-      // Too far behind: end it rather than buffer without bound. What it already received is a
-      // prefix of the sequence, so resuming from its last id loses nothing that is still retained.
-      this.end(false)
+      // Too far behind: end it rather than buffer without bound. It still gets what is queued
+      // (a bounded, in-order prefix) when it follows the replay, so even a subscriber that had
+      // received nothing yet ends with a last id to resume from; nothing retained is lost.
+      this.end(true)
       return
     }
     this.#queue.push(message)
