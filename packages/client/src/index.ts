@@ -1,6 +1,10 @@
 export type { Connection, ConnectionOptions, ConnectionSnapshot, ConnectionStatus } from './connection/types.js'
 export type { RetryOptions } from './connection/retry.js'
 export { DEFAULT_RETRY_OPTIONS } from './connection/retry.js'
+export type { FetchLike, StreamRequestOptions } from './connection/http.js'
+export { DEFAULT_IDLE_TIMEOUT } from './connection/http.js'
+export type { EventStreamConnection, EventStreamOptions } from './event-stream.js'
+export { createEventStream } from './event-stream.js'
 export type {
   HeartbeatOptions,
   SocketConnection,

@@ -29,6 +29,8 @@ export interface AttemptContext<TMessage, TData> {
   deliver(message: TMessage, data: TData, lastEventId?: string): void
   /** A non-fatal error (e.g. a message failed validation): shown on the snapshot and `onError`. */
   reportError(error: SluiceError): void
+  /** The last event ID changed (SSE), shown on the snapshot and sent on the next reconnect. */
+  setLastEventId(id: string): void
   /** The server's own reconnection time (SSE `retry:`); replaces the policy's initial delay. */
   setServerDelay(ms: number): void
 }
@@ -277,6 +279,10 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
         if (!live()) return
         this.#dispatch({ type: 'error', error })
         safely(this.#options.onError, error)
+      },
+      setLastEventId: (lastEventId) => {
+        if (!live()) return
+        this.#dispatch({ type: 'lastEventId', lastEventId })
       },
       setServerDelay: (ms) => {
         if (!live()) return

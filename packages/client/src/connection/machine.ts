@@ -13,6 +13,8 @@ export type ConnectionAction<TData> =
   | { readonly type: 'open' }
   /** A message was delivered. `lastEventId` is only given by transports that have one (SSE). */
   | { readonly type: 'message'; readonly data: TData; readonly lastEventId?: string | undefined }
+  /** The SSE last event ID changed (also by an `id:` in a block without data, which is no message). */
+  | { readonly type: 'lastEventId'; readonly lastEventId: string }
   /** The attempt ended or failed and a new one is scheduled after a backoff. */
   | { readonly type: 'retry'; readonly error: SluiceError | undefined }
   /** A non-fatal error while the attempt goes on (e.g. one message failed validation). */
@@ -61,6 +63,8 @@ export function connectionReducer<TData>(
       if (Object.is(state.data, action.data) && lastEventId === state.lastEventId) return state
       return { ...state, data: action.data, lastEventId }
     }
+    case 'lastEventId':
+      return state.lastEventId === action.lastEventId ? state : { ...state, lastEventId: action.lastEventId }
     case 'retry':
       return { ...state, status: 'reconnecting', error: action.error, attempt: state.attempt + 1 }
     case 'error':
