@@ -8,5 +8,7 @@ export type {
 } from './types.js'
 export type { DownloadResult, DownloadState, DownloadStatus, UseDownloadOptions } from './use-download.js'
 export { useDownload } from './use-download.js'
+export type { UseEventStreamOptions, UseEventStreamReduceOptions } from './use-event-stream.js'
+export { useEventStream } from './use-event-stream.js'
 export type { UseSocketOptions, UseSocketReduceOptions, UseSocketResult } from './use-socket.js'
 export { useSocket } from './use-socket.js'

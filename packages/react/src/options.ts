@@ -117,10 +117,29 @@ export function connectionIdentity(
     let key: string
     if (CONSTRUCTOR_OPTIONS.has(name) && typeof value === 'function') key = `ctor#${objectId(value)}`
     else if (REF_OBJECT_OPTIONS.has(name) && isStandardSchema(value)) key = 'schema'
+    else if (name === 'headers') key = headersKey(value)
     else key = valueKey(value)
     parts.push(`${JSON.stringify(name)}:${key}`)
   }
   return `${kind} ${JSON.stringify(String(url))} {${parts.join(',')}}`
+}
+
+/**
+ * `headers` in any `HeadersInit` form (object, array of pairs, `Headers`) as one canonical string:
+ * `{ 'X-Token': 'a' }`, `[['x-token', 'a']]` and `new Headers({ 'x-token': 'a' })` send the same
+ * request. `Headers` lower-cases names, sorts them and joins repeated ones (Fetch standard, "sort
+ * and combine").
+ */
+function headersKey(value: unknown): string {
+  if (typeof Headers === 'undefined') return valueKey(value)
+  let headers: Headers
+  try {
+    headers = new Headers(value as ConstructorParameters<typeof Headers>[0])
+  } catch {
+    // Not a valid HeadersInit: fetch will reject it with its own error; compare it as it is.
+    return valueKey(value)
+  }
+  return valueKey(headers)
 }
 
 /** The Standard Schema interface, structurally: https://standardschema.dev */

@@ -122,12 +122,15 @@ export function useConnection<TMessage, TState, TData, TConnection extends Conne
   }, [store, identity, key, pauseWhenHidden])
 
   const published = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getServerSnapshot)
+  const { fold } = config
+  // Recomputed per identity only: `initialState` is read once per connection, like `useReducer`'s.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new fold identity (every render) must not reset the state
   const initial = useMemo<StoreSnapshot<TData>>(
     () => ({
       identity: identity ?? '',
       thrown: undefined,
       status: identity === null ? 'idle' : 'connecting',
-      data: latest.current.config.fold.view(latest.current.config.fold.initial(undefined)),
+      data: fold.view(fold.initial(undefined)),
       error: undefined,
       attempt: 0,
       lastEventId: '',

@@ -1,0 +1,104 @@
+import {
+  createEventStream,
+  type EventStreamConnection,
+  type EventStreamMessage,
+  type EventStreamOptions,
+} from '@sluice/client'
+import { useMemo } from 'react'
+import type { Fold } from './store.js'
+import type { ReduceOptions, StreamHookOptions, StreamResult } from './types.js'
+import { useConnection } from './use-connection.js'
+
+/**
+ * Options of {@link useEventStream}: the client's `EventStreamOptions` (`method`, `headers`,
+ * `body`, `credentials`, `fetch`, `parse`, `schema`, `done`, `idleTimeout`, `retry`,
+ * `retryNonIdempotent`, `lastEventId`, `maxMessageSize`, `onOpen`, `onError`, ...) plus the hook
+ * options. `data` is typed from `parse`'s return type or from `schema`.
+ */
+export interface UseEventStreamOptions<T = string>
+  extends Omit<EventStreamOptions<T>, 'onMessage'>,
+    StreamHookOptions<EventStreamMessage<T>> {}
+
+/** {@link UseEventStreamOptions} with a reducer over whole messages (`{ event, data, id }`): `data` is the folded state. */
+export interface UseEventStreamReduceOptions<T, TState>
+  extends UseEventStreamOptions<T>,
+    ReduceOptions<EventStreamMessage<T>, TState> {}
+
+/**
+ * Server-Sent Events over `fetch` (`createEventStream` from `@sluice/client`) as React state: any
+ * method, headers and body; reconnects with `Last-Event-ID`; `done` ends an LLM-style stream.
+ * `data` is the latest message's data, or what `reduce` folds from every message.
+ *
+ * The connection opens after mount and closes on unmount; it reconnects only when the URL or a
+ * request option changes by value (a new `headers` object with the same entries does nothing).
+ *
+ * @example
+ * ```tsx
+ * // Live price, re-rendered at most once per frame however fast ticks arrive.
+ * function Price({ symbol }: { symbol: string }) {
+ *   const { data, status } = useEventStream(`/prices/${symbol}`, { parse: (d) => Number(d) })
+ *   return <span aria-busy={status !== 'open'}>{data ?? '…'}</span>
+ * }
+ * ```
+ *
+ * @example
+ * ```tsx
+ * // A POST-based token stream with a Stop button.
+ * function Answer({ prompt }: { prompt: string }) {
+ *   const { data: text, status, close } = useEventStream('/api/chat', {
+ *     method: 'POST',
+ *     headers: { 'content-type': 'application/json' },
+ *     body: JSON.stringify({ prompt }),
+ *     done: (message) => message.data === '[DONE]',
+ *     parse: (d) => (JSON.parse(d) as { token: string }).token,
+ *     reduce: (all, message) => all + message.data,
+ *     initialState: '',
+ *   })
+ *   return (
+ *     <>
+ *       <p>{text}</p>
+ *       {status === 'open' && <button type="button" onClick={close}>Stop</button>}
+ *     </>
+ *   )
+ * }
+ * ```
+ */
+export function useEventStream<T = string>(
+  url: string | URL | null | undefined,
+  options?: UseEventStreamOptions<T> & { reduce?: undefined },
+): StreamResult<T | undefined>
+export function useEventStream<T = string, TState = unknown>(
+  url: string | URL | null | undefined,
+  options: UseEventStreamReduceOptions<T, TState>,
+): StreamResult<TState>
+export function useEventStream<T, TState>(
+  url: string | URL | null | undefined,
+  options: UseEventStreamOptions<T> & Partial<ReduceOptions<EventStreamMessage<T>, TState>> = {},
+): StreamResult<T | TState | undefined> {
+  const { reduce } = options
+  const fold: Fold<EventStreamMessage<T>, unknown, unknown> = reduce === undefined
+    ? {
+        // Joining a shared stream shows its latest message at once.
+        initial: (seed) => seed?.data,
+        step: (_state, message) => message.data,
+        view: (state) => state,
+      }
+    : {
+        initial: () => options.initialState,
+        step: (state, message) => reduce(state as TState, message),
+        view: (state) => state,
+      }
+  const [result] = useConnection<EventStreamMessage<T>, unknown, unknown, EventStreamConnection<T>>(url, {
+    hookName: 'useEventStream',
+    options,
+    fold,
+    open: (target, clientOptions, previous) => {
+      const resumeFrom = previous?.getSnapshot().lastEventId
+      // A connection replacing a closed or paused one resumes where it stopped (Last-Event-ID),
+      // as the browser's EventSource does across its own reconnections.
+      const withResume = resumeFrom ? { ...clientOptions, lastEventId: resumeFrom } : clientOptions
+      return createEventStream<T>(target, withResume as EventStreamOptions<T>)
+    },
+  })
+  return useMemo(() => ({ ...result, data: result.data as T | TState | undefined }), [result])
+}
