@@ -23,8 +23,8 @@ const binaries: Record<Runtime, string> = {
 /**
  * The command line that runs `script` under `runtime`.
  *
- * Deno runs with the narrowest permissions the fixtures need: network on loopback only and reads
- * inside the repository (the fixtures import the built packages from `node_modules/@sluice/*`, which
+ * Deno runs with the narrowest permissions the fixtures need: network on loopback only, reads
+ * inside the repository and two environment variables (see below) (the fixtures import the built packages from `node_modules/@sluice/*`, which
  * Deno resolves through the `package.json` next to them, like Node). Bun picks
  * `fixtures/tsconfig.json`, which has no `paths`, so `@sluice/*` resolves to `dist/` as it would
  * for a user instead of to the sources the root `tsconfig.json` maps it to.
@@ -32,7 +32,21 @@ const binaries: Record<Runtime, string> = {
 function command(runtime: Runtime, script: string, args: readonly string[]): [string, string[]] {
   const binary = binaries[runtime]
   if (runtime === 'bun') return [binary, ['run', script, ...args]]
-  return [binary, ['run', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${root}`, script, ...args]]
+  return [
+    binary,
+    [
+      'run',
+      '--no-prompt',
+      '--allow-net=127.0.0.1',
+      `--allow-read=${root}`,
+      // `@sluice/server-kit`'s root entry also exports the WebSocket server, so importing it loads
+      // `ws`, which reads these two variables at import time. Without a Fetch-only entry, a Deno
+      // user of eventStreamResponse must grant them too.
+      '--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE',
+      script,
+      ...args,
+    ],
+  ]
 }
 
 /** One line a fixture printed on stdout: a JSON object with a `type`, or the raw text. */
