@@ -105,6 +105,17 @@ function Answer({ url, prompt }: { url: string; prompt: string }) {
   )
 }
 
+function KeyedFeed({ url, id }: { url: string; id: string }) {
+  // A new inline options object on every render, as users write it.
+  const { status, data } = useEventStream(url, {
+    key: 'feed',
+    headers: { 'x-feed': '1' },
+    fetch: realmFetch,
+    throttle: 0,
+  })
+  return <p data-testid={id}>{`${status} ${data ?? '-'}`}</p>
+}
+
 describe('useEventStream lifecycle', () => {
   test('connecting -> open -> reconnecting -> open -> closed as the server drops, comes back, and close() ends it', async () => {
     let n = 0
@@ -135,13 +146,34 @@ describe('useEventStream lifecycle', () => {
     expect({ statuses, matched: at }).toEqual({ statuses, matched: order.length })
   })
 
-  test('unmount closes the server connection and leaves no timer, socket or listener', async () => {
-    server = await startStreamServer({ onStream: (s) => s.send('hi') })
+  test('unmount closes the server connection, leaves no timer, socket or listener, and nothing runs after it', async () => {
+    server = await startStreamServer({
+      onStream: (s) => {
+        const timer = setInterval(() => s.send('hi'), 5)
+        void s.closed.then(() => clearInterval(timer))
+      },
+    })
     const before = activeResources()
-    const view = render(<Stream url={server.url} options={{ retry: fast, idleTimeout: 5000 }} />)
-    await waitFor(() => expect(text('data')).toBe('hi'))
+    let reduced = 0
+    const view = render(
+      <Stream
+        url={server.url}
+        options={{
+          retry: fast,
+          idleTimeout: 5000,
+          throttle: 30,
+          onMessage: () => {
+            reduced++
+          },
+        }}
+      />,
+    )
+    await waitFor(() => expect(reduced).toBeGreaterThan(3))
     view.unmount()
+    const atUnmount = reduced
     await waitFor(() => expect(server.live.size).toBe(0))
+    await new Promise((resolve) => setTimeout(resolve, 50)) // only to show that no message is handled after unmount
+    expect(reduced).toBe(atUnmount)
     await expectResourcesBackTo(before)
     await server.close()
     await expectResourcesBackTo(baseline)
@@ -149,6 +181,7 @@ describe('useEventStream lifecycle', () => {
 
   test('<StrictMode> double mount: the server sees exactly one connection, and unmount closes it', async () => {
     server = await startStreamServer({ onStream: (s) => s.send('hi') })
+    const consoleError = vi.spyOn(console, 'error')
     const view = render(
       <StrictMode>
         <Stream url={`${server.url}/strict`} />
@@ -158,8 +191,11 @@ describe('useEventStream lifecycle', () => {
     // A short wait only to show that no second connection follows.
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(server.accepted.length).toBe(1)
+    expect(consoleError).not.toHaveBeenCalled()
     view.unmount()
     await waitFor(() => expect(server.log).toEqual(['open /strict', 'close /strict']))
+    expect(consoleError).not.toHaveBeenCalled()
+    consoleError.mockRestore()
   })
 
   test('url null and enabled: false are idle and open nothing; enabling connects', async () => {
@@ -266,6 +302,39 @@ describe('what reconnects and what does not', () => {
     )
     await waitFor(() => expect(server.accepted.length).toBe(4))
     await waitFor(() => expect(server.live.size).toBe(1))
+  })
+})
+
+describe('shared by key', () => {
+  test('three components with one key open one server connection; a late one starts from the latest data', async () => {
+    server = await startStreamServer()
+    const view = render(
+      <>
+        <KeyedFeed url={server.url} id="a" />
+        <KeyedFeed url={server.url} id="b" />
+      </>,
+    )
+    const stream = await server.nth(1)
+    stream.send('one')
+    await waitFor(() => expect(text('b')).toBe('open one'))
+    expect(text('a')).toBe('open one')
+    view.rerender(
+      <>
+        <KeyedFeed url={server.url} id="a" />
+        <KeyedFeed url={server.url} id="b" />
+        <KeyedFeed url={server.url} id="c" />
+      </>,
+    )
+    await waitFor(() => expect(text('c')).toBe('open one'))
+    stream.send('two')
+    for (const id of ['a', 'b', 'c']) await waitFor(() => expect(text(id)).toBe('open two'))
+    expect(server.accepted.length).toBe(1)
+    view.rerender(<KeyedFeed url={server.url} id="c" />)
+    await new Promise((resolve) => setTimeout(resolve, 50)) // only to show that the connection stays
+    expect(server.live.size).toBe(1)
+    view.unmount()
+    await waitFor(() => expect(server.live.size).toBe(0))
+    expect(server.accepted.length).toBe(1)
   })
 })
 

@@ -153,4 +153,21 @@ describe('useSocket', () => {
     expect(alert.textContent).toMatch(/"protocols":\["two"\]/)
     spy.mockRestore()
   })
+
+  test('in production the same key with different options gets its own connection instead of a mix-up', async () => {
+    vi.stubEnv('NODE_ENV', 'production')
+    try {
+      render(
+        <ErrorBoundary>
+          <WithProtocols url={server.url} protocols={['one']} />
+          <WithProtocols url={server.url} protocols={['two']} />
+        </ErrorBoundary>,
+      )
+      await waitFor(() => expect(server.live.size).toBe(2))
+      expect(screen.queryByRole('alert')).toBeNull()
+      expect([...server.live].map((socket) => socket.protocol).sort()).toEqual(['one', 'two'])
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
 })
