@@ -20,7 +20,11 @@ function random(seed: number): () => number {
 const CLIENTS = 200
 
 describe('disconnect', () => {
-  it(`runs every source's finally when ${CLIENTS} clients abort at random points, and leaks nothing`, async () => {
+  // A bounded load test: 200 connections, at most 12 events each; the timeout only allows for a
+  // loaded CI machine (it asserts no speed).
+  it(`runs every source's finally when ${CLIENTS} clients abort at random points, and leaks nothing`, {
+    timeout: 30_000,
+  }, async () => {
     const baseline = liveResources()
     const next = random(0x5eed)
     let started = 0
@@ -48,7 +52,7 @@ describe('disconnect', () => {
           } else if (kind === 2 && n > 0) {
             await new Promise((resolve) => signal.addEventListener('abort', resolve))
           }
-          yield { id: String(n), data: kind === 1 ? 'z'.repeat(4096) : `event ${n}` }
+          yield { id: String(n), data: kind === 1 ? 'z'.repeat(65_536) : `event ${n}` }
         }
       } finally {
         finished++

@@ -131,6 +131,7 @@ export function runPump<T, R>(
   let ended = false
   let iterator: AsyncIterator<T> | undefined
   let wake: (() => void) | undefined
+  let interrupt: (() => void) | undefined
   let keepAliveTimer: ReturnType<typeof setTimeout> | undefined
   let drainTimer: ReturnType<typeof setTimeout> | undefined
   let lastWrite = Date.now()
@@ -184,6 +185,7 @@ export function runPump<T, R>(
     signal?.removeEventListener('abort', onShutdown)
     controller.abort(new DOMException(`The stream ended (${reason})`, 'AbortError'))
     hooks.drain() // let a loop waiting for drain see `ended`
+    interrupt?.() // ... or one waiting for the source's next item
     closeIterator()
 
     let released: Promise<void>
@@ -245,9 +247,21 @@ export function runPump<T, R>(
     }).then(() => clearTimeout(drainTimer))
   }
 
-  const stopped = new Promise<undefined>((resolve) => {
-    controller.signal.addEventListener('abort', () => resolve(undefined), { once: true })
-  })
+  /**
+   * The source's next item, or `undefined` as soon as the stream ends, so a source stuck in `await`
+   * never holds the connection open. A fresh promise per item (not `Promise.race` against one
+   * long-lived "stopped" promise, which would keep a reaction per event alive for the whole stream).
+   */
+  function nextOrInterrupt(current: AsyncIterator<T>): Promise<IteratorResult<T> | undefined> {
+    return new Promise<IteratorResult<T> | undefined>((resolve, reject) => {
+      interrupt = () => resolve(undefined)
+      // After an interrupt, a late settlement lands on an already-settled promise: no unhandled
+      // rejection, and the teardown error (often the AbortError ctx.signal caused) is moot.
+      current.next().then(resolve, reject)
+    }).finally(() => {
+      interrupt = undefined
+    })
+  }
 
   async function loop(): Promise<void> {
     sink.start(input.status, input.headers)
@@ -285,8 +299,7 @@ export function runPump<T, R>(
       if (current === undefined) return
       let result: IteratorResult<T> | undefined
       try {
-        // Raced with `stopped` so a source stuck in `await` never holds the connection open.
-        result = await Promise.race([current.next(), stopped])
+        result = await nextOrInterrupt(current)
       } catch (error) {
         fail(error)
         return
