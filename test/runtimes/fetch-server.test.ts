@@ -1,4 +1,4 @@
-import { createEventStream, readEventStream, readNdjson } from '@sluice/client'
+import { createEventStream, createNdjsonStream, readEventStream, readNdjson } from '@sluice/client'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixture, type Runtime, type RuntimeServer, runtimes, startServer, until } from './harness.js'
@@ -213,6 +213,40 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
     expect(received.map((m) => m.data)).toEqual(range(1, 10))
     expect(received.map((m) => m.id)).toEqual(ids)
     expect(resumedFrom(server, channel)).toEqual([null, ids[3], ids[7]])
+  })
+
+  it('ndjsonResponse + channel -> createNdjsonStream, resuming through a resume hook (lastEventId query parameter)', async () => {
+    const server = serverFor(runtime)
+    const channel = `ndjson-connection-${runtime}`
+    const base = `${server.url}/ndjson?channel=${channel}&token=${channel}&dropAfter=4`
+    const connection = createNdjsonStream<{ id: string; data: number }>(base, {
+      retry: { initialDelay: 10, maxDelay: 50 },
+      // NDJSON has no Last-Event-ID of its own: the cursor goes in the query, which server-kit
+      // reads as the lastEventId for clients that cannot set headers.
+      resume: (last) => (last ? `${base}&lastEventId=${encodeURIComponent(last.id)}` : base),
+    })
+    const received: { id: string; data: number }[] = []
+    const all = counter(15)
+    connection.listen((item) => {
+      received.push(item)
+      all.bump()
+    })
+    try {
+      await server.process.waitForType('subscribed', { token: channel })
+      const ids = await publish(server, channel, range(1, 10))
+      await until(async () => (received.length >= 10 ? true : undefined), { what: '10 items' })
+      ids.push(...(await publish(server, channel, range(11, 15))))
+      await all.wait()
+
+      expect(received.map((item) => item.data)).toEqual(range(1, 15))
+      expect(received.map((item) => item.id)).toEqual(ids)
+      expect(resumedFrom(server, channel)).toEqual([null, ids[3], ids[7], ids[11]])
+    } finally {
+      connection.close()
+    }
+    expect(connection.getSnapshot().status).toBe('closed')
+    await server.process.waitFor((e) => e.type === 'finally' && e.token === channel && e.sent === 3)
+    await until(async () => ((await subscriberCount(server, channel)) === 0 ? true : undefined))
   })
 
   testOrKnownFailure('headersAtOnce', runtime).each(['sse', 'ndjson'])(
