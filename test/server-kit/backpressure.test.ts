@@ -60,10 +60,13 @@ describe('backpressure', () => {
         { keepAlive: 10, sendTimeout: false },
       )
     })
+    const heapBefore = process.memoryUsage().heapUsed
     stalledClient(server.url)
     await waitFor('the response to fill up', () => response?.writableNeedDrain === true)
     const parked = await waitUntilStable(() => pulls)
     expect(parked * CHUNK).toBeLessThan(KERNEL_AND_NODE_BOUND)
+    // The process holds no backlog either (the kernel holds what was sent; Node at most ~32 KiB).
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024)
     // Node's userland buffer holds at most its highWaterMark plus the one event that crossed it.
     const buffered = response!.writableLength
     expect(buffered).toBeLessThanOrEqual(16 * 1024 + CHUNK + 64)
