@@ -63,6 +63,22 @@ describe('sendEventStream on node:http', () => {
     expect(ended).toEqual(['end'])
   })
 
+  it('answers HEAD with the headers only, without pulling an endless source', async () => {
+    let pulls = 0
+    const { url, ended } = await serve(function* () {
+      for (;;) {
+        pulls++
+        yield { data: 'x' }
+      }
+    })
+    const response = await fetch(`${url}/`, { method: 'HEAD' })
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    expect(await response.text()).toBe('')
+    await waitFor('the stream to end', () => ended.length === 1)
+    expect(ended).toEqual(['end'])
+    expect(pulls).toBe(0)
+  })
+
   it('merges user headers over the defaults', async () => {
     const { url } = await serve([{ data: 'x' }], {
       status: 201,

@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toNodeHandler } from '@sluice/server-kit'
 import { afterEach, describe, expect, it } from 'vitest'
-import { rawGet, waitFor } from './helpers.js'
+import { deferred, rawGet, waitFor } from './helpers.js'
 
 let server: Server | undefined
 afterEach(async () => {
@@ -94,6 +94,32 @@ describe('toNodeHandler (Request -> Response on node:http)', () => {
     expect(response.status).toBe(500)
     expect(await response.text()).toBe('')
     expect(String(errors[0])).toContain('handler bug')
+  })
+
+  it('does not report a handler that gave up because the client left', async () => {
+    const errors: unknown[] = []
+    const started = deferred()
+    let aborted = false
+    const url = await listen(
+      async (request) => {
+        started.resolve()
+        await new Promise((_, reject) =>
+          request.signal.addEventListener('abort', () => {
+            aborted = true
+            reject(request.signal.reason)
+          }),
+        )
+        return new Response('never')
+      },
+      { onError: (error) => errors.push(error) },
+    )
+    const req = httpRequest(`${url}/slow`)
+    req.on('error', () => undefined)
+    req.end()
+    await started.promise
+    req.destroy()
+    await waitFor('the Request signal to abort', () => aborted)
+    expect(errors).toEqual([])
   })
 
   it('aborts the connection when the body errors mid-stream', async () => {

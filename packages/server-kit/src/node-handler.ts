@@ -53,6 +53,9 @@ export function toNodeHandler(
       try {
         response = await handler(toRequest(req, controller.signal))
       } catch (error) {
+        // A handler that gave up because the client left (e.g. an AbortError from request.signal)
+        // did nothing wrong, and nobody is there to answer.
+        if (controller.signal.aborted) return
         report(error)
         if (!res.headersSent && !res.destroyed) res.writeHead(500).end()
         return

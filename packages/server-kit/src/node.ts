@@ -128,7 +128,9 @@ export function pumpNode<T>(
   const headers = extra?.exactHeaders ?? mergeHeaders(defaults, options.headers)
   return runPump(
     {
-      source,
+      // A HEAD response has no body (Node drops every write), so an endless source would be pulled
+      // in a busy loop: send the headers and end.
+      source: req.method === 'HEAD' ? [] : source,
       encoder,
       status,
       headers,
