@@ -10,5 +10,7 @@ export type { DownloadResult, DownloadState, DownloadStatus, UseDownloadOptions 
 export { useDownload } from './use-download.js'
 export type { UseEventStreamOptions, UseEventStreamReduceOptions } from './use-event-stream.js'
 export { useEventStream } from './use-event-stream.js'
+export type { UseNdjsonOptions, UseNdjsonReduceOptions } from './use-ndjson.js'
+export { DEFAULT_MAX_ITEMS, useNdjson } from './use-ndjson.js'
 export type { UseSocketOptions, UseSocketReduceOptions, UseSocketResult } from './use-socket.js'
 export { useSocket } from './use-socket.js'
