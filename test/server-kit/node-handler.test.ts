@@ -48,6 +48,18 @@ describe('toNodeHandler (Request -> Response on node:http)', () => {
     })
   })
 
+  it('lets a handler cancel the request body and still answer', async () => {
+    const url = await listen(async (request) => {
+      const reader = request.body!.getReader()
+      const first = await reader.read()
+      await reader.cancel()
+      return new Response(`read ${first.value?.byteLength ?? 0} bytes, then stopped`)
+    })
+    const response = await fetch(`${url}/upload`, { method: 'PUT', body: 'y'.repeat(1_000_000) })
+    expect(response.status).toBe(200)
+    expect(await response.text()).toMatch(/^read \d+ bytes, then stopped$/)
+  })
+
   it('writes status, statusText and every set-cookie header', async () => {
     const url = await listen(() => {
       const headers = new Headers({ 'content-type': 'text/plain' })

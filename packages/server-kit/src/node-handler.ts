@@ -4,7 +4,6 @@
  * `sendTimeout` and cleanup for free.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
 import { byteStreamEncoder } from './encoders.js'
 import { pumpNode } from './node.js'
 
@@ -94,9 +93,66 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   const hasBody = method !== 'GET' && method !== 'HEAD'
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal }
   if (hasBody) {
-    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
+    init.body = requestBody(req)
     // Required by the Fetch spec for a streamed request body.
     init.duplex = 'half'
   }
   return new Request(url, init)
+}
+
+// Request bodies are pulled 64 KiB at a time: the socket is paused while the handler does not read.
+const BODY_HIGH_WATER_MARK = 64 * 1024
+
+/**
+ * The request body as a pull-based stream (no `node:stream` import, so the package's root entry
+ * stays loadable on Fetch runtimes). Cancelling it discards the rest of the body instead of
+ * destroying the socket, so the handler can still answer.
+ */
+function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let settled = false
+  const detach = () => {
+    settled = true
+    req.off('data', onData)
+    req.off('end', onEnd)
+    req.off('error', onError)
+    req.off('close', onClose)
+  }
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  const onData = (chunk: Buffer) => {
+    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    if ((controller.desiredSize ?? 0) <= 0) req.pause()
+  }
+  const onEnd = () => {
+    detach()
+    controller.close()
+  }
+  const onError = (error: Error) => {
+    detach()
+    controller.error(error)
+  }
+  const onClose = () => {
+    // 'close' before 'end': the client went away mid-body.
+    if (!settled) onError(new Error('The client disconnected before the request body was complete'))
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c
+        req.on('data', onData)
+        req.on('end', onEnd)
+        req.on('error', onError)
+        req.on('close', onClose)
+        req.pause()
+      },
+      pull() {
+        req.resume()
+      },
+      cancel() {
+        detach()
+        // Discard what is left, bounded by what the client sends; the socket stays usable.
+        req.resume()
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER_MARK }),
+  )
 }
