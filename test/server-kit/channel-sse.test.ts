@@ -46,7 +46,7 @@ function numbers(messages: readonly EventStreamMessage[]): number[] {
 
 describe('channels over SSE', () => {
   it('node:http: a client dropped mid-stream resumes with Last-Event-ID and sees no gap and no duplicate', async () => {
-    const chat = createChannel<{ n: number }>()
+    const chat = createChannel<{ n: number }>({ store: createMemoryStore({ firstId: 1 }) })
     channel = chat
     server = await createTestServer((req, res) =>
       sendEventStream(req, res, (ctx) => chat.subscribe(ctx), { keepAlive: false }),
@@ -72,7 +72,7 @@ describe('channels over SSE', () => {
   })
 
   it('Fetch runtimes: readEventStream over fetch, aborted mid-stream, resumes with the lastEventId query parameter', async () => {
-    const chat = createChannel<{ n: number }>()
+    const chat = createChannel<{ n: number }>({ store: createMemoryStore({ firstId: 1 }) })
     channel = chat
     server = await createTestServer((request: Request) =>
       eventStreamResponse(request, (ctx) => chat.subscribe(ctx), { keepAlive: false }),
@@ -98,7 +98,7 @@ describe('channels over SSE', () => {
   })
 
   it('the eventsource package reconnects by itself after the server drops it, sends Last-Event-ID, and misses nothing', async () => {
-    const chat = createChannel<{ n: number }>()
+    const chat = createChannel<{ n: number }>({ store: createMemoryStore({ firstId: 1 }) })
     channel = chat
     const lastEventIds: (string | undefined)[] = []
     const open = new Set<ServerResponse>()
@@ -134,7 +134,7 @@ describe('channels over SSE', () => {
   })
 
   it('an EventSource resuming from a trimmed id receives the sluice-gap event, then the oldest retained messages', async () => {
-    const chat = createChannel<{ n: number }>({ store: createMemoryStore({ maxSize: 5 }) })
+    const chat = createChannel<{ n: number }>({ store: createMemoryStore({ maxSize: 5, firstId: 1 }) })
     channel = chat
     server = await createTestServer((req, res) =>
       sendEventStream(req, res, (ctx) => chat.subscribe(ctx), { keepAlive: false }),
@@ -165,7 +165,7 @@ describe('channels over SSE', () => {
   })
 
   it('a subscriber that falls behind gets its queued messages, its response ends, and it resumes exactly', async () => {
-    const chat = createChannel<{ n: number }>({ maxQueue: 5 })
+    const chat = createChannel<{ n: number }>({ store: createMemoryStore({ firstId: 1 }), maxQueue: 5 })
     channel = chat
     server = await createTestServer((req, res) =>
       sendEventStream(req, res, (ctx) => chat.subscribe(ctx), { keepAlive: false }),
@@ -187,7 +187,7 @@ describe('channels over SSE', () => {
   })
 
   it('close() ends every SSE response cleanly', async () => {
-    const chat = createChannel<{ n: number }>()
+    const chat = createChannel<{ n: number }>({ store: createMemoryStore({ firstId: 1 }) })
     channel = chat
     server = await createTestServer((req, res) =>
       sendEventStream(req, res, (ctx) => chat.subscribe(ctx), { keepAlive: false }),

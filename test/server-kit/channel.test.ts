@@ -31,7 +31,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 describe('createChannel', () => {
   it('assigns increasing string ids and delivers every message in order', async () => {
-    const channel = createChannel<number>()
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }) })
     const subscription = channel.subscribe()
     const published = [1, 2, 3, 4, 5].map((n) => channel.publish(n, n % 2 ? { event: 'odd' } : {}))
     expect(published).toEqual(range(1, 5))
@@ -47,7 +47,7 @@ describe('createChannel', () => {
   })
 
   it('is live only without lastEventId', async () => {
-    const channel = createChannel<string>()
+    const channel = createChannel<string>({ store: createMemoryStore({ firstId: 1 }) })
     channel.publish('before')
     const subscription = channel.subscribe()
     channel.publish('after')
@@ -56,7 +56,7 @@ describe('createChannel', () => {
   })
 
   it('registers at subscribe(): a message published before the first next() is not missed', async () => {
-    const channel = createChannel<string>()
+    const channel = createChannel<string>({ store: createMemoryStore({ firstId: 1 }) })
     const subscription = channel.subscribe()
     expect(channel.subscriberCount).toBe(1)
     channel.publish('early')
@@ -65,7 +65,7 @@ describe('createChannel', () => {
   })
 
   it('replays every retained message after lastEventId, then goes live', async () => {
-    const channel = createChannel<number>()
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }) })
     for (let n = 1; n <= 10; n++) channel.publish(n)
     const subscription = channel.subscribe({ lastEventId: '4' })
     const replayed = await take(subscription, 6)
@@ -76,7 +76,7 @@ describe('createChannel', () => {
   })
 
   it('has no gap and no duplicate when messages are published while the replay is being read', async () => {
-    const channel = createChannel<number>({ replayPageSize: 3 })
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }), replayPageSize: 3 })
     for (let n = 1; n <= 10; n++) channel.publish(n)
     const subscription = channel.subscribe({ lastEventId: '2' })
     // Published after subscribe() but before the replay read: in the history and in the live queue.
@@ -93,7 +93,7 @@ describe('createChannel', () => {
   })
 
   it('with an async store, delivers once a message that a replay read sees before its fan-out', async () => {
-    const inner = createMemoryStore<number>()
+    const inner = createMemoryStore<number>({ firstId: 1 })
     const [gate, release] = signal()
     const [stored, storedSecond] = signal()
     // Message 2 is in the store (readable) while its append has not returned yet, as with a
@@ -127,7 +127,7 @@ describe('createChannel', () => {
   })
 
   it('resuming from the newest id replays nothing and stays live', async () => {
-    const channel = createChannel<number>()
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }) })
     channel.publish(1)
     const last = channel.publish(2)
     const subscription = channel.subscribe({ lastEventId: last })
@@ -138,7 +138,7 @@ describe('createChannel', () => {
   })
 
   it('signals an unknown lastEventId in band, then continues from the oldest retained message', async () => {
-    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 3 }) })
+    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 3, firstId: 1 }) })
     for (let n = 1; n <= 5; n++) channel.publish(n)
     for (const unknown of ['nope', '99', '007', '']) {
       const subscription = channel.subscribe({ lastEventId: unknown })
@@ -151,7 +151,7 @@ describe('createChannel', () => {
   })
 
   it('signals a trimmed lastEventId in band, then continues from the oldest retained message', async () => {
-    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 5 }) })
+    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 5, firstId: 1 }) })
     for (let n = 1; n <= 10; n++) channel.publish(n)
     const subscription = channel.subscribe({ lastEventId: '2' })
     const [gap, ...rest] = await take(subscription, 6)
@@ -166,7 +166,7 @@ describe('createChannel', () => {
   })
 
   it('signals a gap with nextId null when no history is retained, then delivers live messages', async () => {
-    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 0 }) })
+    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 0, firstId: 1 }) })
     channel.publish(1)
     channel.publish(2)
     const subscription = channel.subscribe({ lastEventId: '1' })
@@ -178,7 +178,7 @@ describe('createChannel', () => {
   })
 
   it('counts subscribers, and return() removes one at once even while it waits', async () => {
-    const channel = createChannel<number>()
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }) })
     const a = channel.subscribe()
     const b = channel.subscribe({ lastEventId: '0' })
     expect(channel.subscriberCount).toBe(2)
@@ -195,7 +195,7 @@ describe('createChannel', () => {
   })
 
   it('breaking out of for await removes the subscriber', async () => {
-    const channel = createChannel<number>()
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }) })
     const subscription = channel.subscribe()
     channel.publish(1)
     channel.publish(2)
@@ -207,7 +207,7 @@ describe('createChannel', () => {
   })
 
   it('aborting the signal ends the subscription while it waits', async () => {
-    const channel = createChannel<number>()
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }) })
     const controller = new AbortController()
     const subscription = channel.subscribe({ signal: controller.signal })
     const waiting = subscription.next()
@@ -222,7 +222,7 @@ describe('createChannel', () => {
   })
 
   it('ends a subscriber that falls more than maxQueue behind, normally, and it resumes exactly by id', async () => {
-    const channel = createChannel<number>({ maxQueue: 10 })
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }), maxQueue: 10 })
     const slow = channel.subscribe()
     const fast = channel.subscribe()
     for (let n = 1; n <= 5; n++) channel.publish(n)
@@ -251,7 +251,7 @@ describe('createChannel', () => {
   it('keeps memory bounded with a subscriber that never reads', async () => {
     setFlagsFromString('--expose-gc')
     const gc = runInNewContext('gc') as () => void
-    const channel = createChannel<string>({ maxQueue: 100, store: createMemoryStore({ maxSize: 100 }) })
+    const channel = createChannel<string>({ maxQueue: 100, store: createMemoryStore({ maxSize: 100, firstId: 1 }) })
     const stuck = channel.subscribe()
     gc()
     const before = process.memoryUsage().heapUsed
@@ -269,7 +269,7 @@ describe('createChannel', () => {
   })
 
   it('close() ends every subscription cleanly after what it had queued, and refuses publishes', async () => {
-    const channel = createChannel<number>()
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }) })
     const live = channel.subscribe()
     const replaying = channel.subscribe({ lastEventId: '0' })
     const waiting = channel.subscribe()
@@ -303,7 +303,7 @@ describe('createChannel', () => {
   })
 
   it('refuses, at publish time, what would break the stream later', () => {
-    const channel = createChannel<unknown>()
+    const channel = createChannel<unknown>({ store: createMemoryStore({ firstId: 1 }) })
     expect(() => channel.publish('x', { event: 'a\nb' })).toThrow(TypeError)
     expect(() => channel.publish('x', { event: 'a\rid: 7' })).toThrow(/CR or LF/)
     expect(() => channel.publish('x', { event: GAP_EVENT })).toThrow(/reserved/)
@@ -317,7 +317,7 @@ describe('createChannel', () => {
   })
 
   it('hands out frozen messages, shared by every subscriber', async () => {
-    const channel = createChannel<{ n: number }>()
+    const channel = createChannel<{ n: number }>({ store: createMemoryStore({ firstId: 1 }) })
     const a = channel.subscribe()
     const b = channel.subscribe()
     channel.publish({ n: 1 })
@@ -338,7 +338,7 @@ describe('createChannel', () => {
 
   it('leaves no timers or handles behind', async () => {
     const before = process.getActiveResourcesInfo()
-    const channel = createChannel<number>()
+    const channel = createChannel<number>({ store: createMemoryStore({ firstId: 1 }) })
     const subscriptions = Array.from({ length: 20 }, (_, i) =>
       channel.subscribe(i % 2 ? { lastEventId: '0', signal: new AbortController().signal } : {}),
     )
@@ -352,8 +352,24 @@ describe('createChannel', () => {
 })
 
 describe('createMemoryStore', () => {
+  it('starts ids at the current time in microseconds, so ids of a previous run read as trimmed', () => {
+    const now = Date.now() * 1000
+    // A run that started 5 s before this one and published 10 messages.
+    const previous = createMemoryStore<number>({ firstId: now - 5_000_000 })
+    const previousIds = Array.from({ length: 10 }, (_, n) => previous.append({ data: n }))
+    const restarted = createMemoryStore<number>()
+    const first = restarted.append({ data: 100 })
+    expect(Number(first)).toBeGreaterThanOrEqual(now)
+    for (let n = 101; n < 120; n++) restarted.append({ data: n })
+    expect(restarted.readAfter(previousIds.at(-1)!, 1)).toEqual({
+      messages: [{ id: first, data: 100 }],
+      gap: 'trimmed',
+    })
+    expect(() => createMemoryStore({ firstId: 0 })).toThrow(/firstId/)
+  })
+
   it('keeps the last maxSize messages and reads after an id in pages', () => {
-    const store = createMemoryStore<number>({ maxSize: 4 })
+    const store = createMemoryStore<number>({ maxSize: 4, firstId: 1 })
     for (let n = 1; n <= 6; n++) expect(store.append({ data: n })).toBe(String(n))
     expect(store.readAfter('2', 10)).toEqual({
       messages: [

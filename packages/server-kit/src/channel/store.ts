@@ -94,6 +94,14 @@ export interface MemoryStoreOptions {
    * history (resuming is still exact when nothing was published meanwhile).
    */
   maxSize?: number
+  /**
+   * The first id assigned (a positive safe integer). Default: the current time in microseconds
+   * (`Date.now() * 1000`), so ids keep increasing across restarts: after a deploy, a client that
+   * resumes from an id of the previous run gets the gap signal (`trimmed`) instead of silently
+   * resuming in the middle of the new run's unrelated messages. (This holds unless the previous
+   * run averaged more than a million messages per second.) Pass `1` for small ids, e.g. in tests.
+   */
+  firstId?: number
 }
 
 /** Default {@link MemoryStoreOptions.maxSize}. */
@@ -104,12 +112,13 @@ const CANONICAL_ID = /^(?:0|[1-9]\d{0,15})$/
 
 /**
  * The default {@link ChannelStore}: the last `maxSize` messages of one process, in a ring buffer.
- * Ids are the decimal sequence numbers `"1"`, `"2"`, ...; they start again at `"1"` when the process
- * restarts, so use a shared store when clients may resume against another instance.
+ * Ids are consecutive decimal integers from `firstId` (time-based by default, so a restarted process
+ * never reuses an id of the previous run). Another instance has ids of its own: when clients may
+ * resume against any of several instances, use a shared store.
  *
  * @example
  * ```ts
- * const store = createMemoryStore({ maxSize: 100 })
+ * const store = createMemoryStore({ maxSize: 100, firstId: 1 })
  * const id = store.append({ data: 'hello' }) // "1"
  * store.readAfter('0', 10) // { messages: [{ id: '1', data: 'hello' }] }
  * ```
@@ -119,9 +128,13 @@ export function createMemoryStore<T = unknown>(options: MemoryStoreOptions = {})
   if (!Number.isSafeInteger(maxSize) || maxSize < 0) {
     throw new TypeError(`createMemoryStore: maxSize must be a non-negative integer, got ${String(options.maxSize)}`)
   }
+  const first = options.firstId ?? Date.now() * 1000
+  if (!Number.isSafeInteger(first) || first < 1) {
+    throw new TypeError(`createMemoryStore: firstId must be a positive integer, got ${String(options.firstId)}`)
+  }
   // ring[seq % maxSize] holds message number seq; messages oldest..last are retained.
   const ring: (ChannelMessage<T> | undefined)[] = new Array(maxSize)
-  let last = 0
+  let last = first - 1
 
   return {
     append(message) {
@@ -140,7 +153,7 @@ export function createMemoryStore<T = unknown>(options: MemoryStoreOptions = {})
     },
 
     readAfter(lastEventId, limit) {
-      const oldest = Math.max(1, last - maxSize + 1)
+      const oldest = Math.max(first, last - maxSize + 1)
       const from = (start: number, gap?: ChannelGapReason): ChannelStoreRead<T> => {
         const end = Math.min(last, start + limit - 1)
         const messages: ChannelMessage<T>[] = []
@@ -149,9 +162,10 @@ export function createMemoryStore<T = unknown>(options: MemoryStoreOptions = {})
       }
       if (!CANONICAL_ID.test(lastEventId)) return from(oldest, 'unknown')
       const after = Number(lastEventId)
-      // An id this store has not assigned yet: most likely from before a restart, or from another
-      // instance. Replaying from it would silently skip or repeat messages.
+      // An id this store has not assigned yet: from another instance, or forged. Replaying from it
+      // would silently skip or repeat messages.
       if (after > last) return from(oldest, 'unknown')
+      // Older than the history, including every id of a previous run (they are all below `first`).
       if (after + 1 < oldest) return from(oldest, 'trimmed')
       return from(after + 1)
     },
