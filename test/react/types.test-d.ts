@@ -3,7 +3,7 @@
 // they are type-checked, never run.
 
 import type { EventStreamMessage, SluiceError } from '@sluice/client'
-import { type StreamResult, type StreamStatus, useEventStream, useSocket } from '@sluice/react'
+import { type StreamResult, type StreamStatus, useEventStream, useNdjson, useSocket } from '@sluice/react'
 import { describe, expectTypeOf, test } from 'vitest'
 import { z } from 'zod'
 
@@ -46,6 +46,30 @@ function useEventStreamTypes() {
   useEventStream('/sse', { reduce: (n: number) => n + 1, initialState: 'zero' })
 }
 
+function useNdjsonTypes() {
+  const plain = useNdjson('/rows')
+  expectTypeOf(plain.data).toEqualTypeOf<readonly unknown[]>()
+
+  const typed = useNdjson<Tick>('/rows', { maxItems: 100 })
+  expectTypeOf(typed.data).toEqualTypeOf<readonly Tick[]>()
+
+  const parsed = useNdjson('/rows', { parse: (value) => String(value) })
+  expectTypeOf(parsed.data).toEqualTypeOf<readonly string[]>()
+
+  const validated = useNdjson('/rows', { schema: Tick })
+  expectTypeOf(validated.data).toEqualTypeOf<readonly Tick[]>()
+
+  const reduced = useNdjson('/rows', {
+    schema: Tick,
+    reduce: (sum: number, item) => {
+      expectTypeOf(item).toEqualTypeOf<Tick>()
+      return sum + item.n
+    },
+    initialState: 0,
+  })
+  expectTypeOf(reduced.data).toEqualTypeOf<number>()
+}
+
 function useSocketTypes() {
   const plain = useSocket('wss://x')
   expectTypeOf(plain.data).toEqualTypeOf<unknown>()
@@ -76,6 +100,9 @@ function useSocketTypes() {
 describe('data types', () => {
   test('useEventStream: from parse, schema and reduce', () => {
     expectTypeOf(useEventStreamTypes).toBeFunction()
+  })
+  test('useNdjson: an item array by default, typed from T, parse and schema; reduce replaces it', () => {
+    expectTypeOf(useNdjsonTypes).toBeFunction()
   })
   test('useSocket: from TReceive, parse, schema and reduce; send takes TSend', () => {
     expectTypeOf(useSocketTypes).toBeFunction()
