@@ -122,7 +122,9 @@ async function runWorkload(name) {
   }
   if (workload.standalone) {
     // Not a timed race (e.g. bundle size): computed once, deterministic.
-    section.standalone = await workload.standalone({ scale })
+    const out = await workload.standalone({ scale })
+    section.standalone = typeof out === 'string' ? out : out.markdown
+    section.goals = typeof out === 'string' ? [] : out.goals
     return section
   }
   for (const variant of workload.variants) {

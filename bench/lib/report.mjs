@@ -171,6 +171,21 @@ export function renderResults(sections, machine) {
     'absolute numbers are noisy; the same-round ratios are the figures to read.',
     '',
   )
+  // Every goal of the issue in one place, each linked to the table it comes from.
+  out.push('## Goals', '', '| Workload | Contestant | Goal | Result |', '|---|---|---|---|')
+  for (const s of sections) {
+    const quick = s.scale !== 1 ? ' (quick run)' : ''
+    if (s.failed) out.push(`| ${s.name}${quick} | – | – | **could not run** |`)
+    for (const g of s.goals ?? [])
+      out.push(`| ${s.name}${quick} | ${g.label} | ${g.text} | **${g.met ? 'met' : 'NOT met'}** |`)
+    for (const v of s.variants ?? []) {
+      for (const g of v.goals ?? []) {
+        const label = (v.labels?.[g.contestant] ?? g.contestant).replaceAll('**', '')
+        out.push(`| ${s.name}: ${v.label}${quick} | ${label} | ${g.text} | **${g.met ? 'met' : 'NOT met'}** |`)
+      }
+    }
+  }
+  out.push('')
   for (const s of sections) {
     out.push(`## ${s.title ?? s.name}`, '')
     const quick = s.scale !== 1 ? ` — **QUICK RUN at scale ${s.scale}: not a result**` : ''

@@ -1,6 +1,6 @@
-// bundle-size: minified + gzipped size (size-limit with its rolldown preset, every dependency
+// bundle-size: minified + gzipped size (measured as size-limit's rolldown preset does, every dependency
 // bundled, peers ignored) of each package's main entry and of minimal imports, next to the anchors.
-// Deterministic, so it runs once (not in rounds). Each entry is measured by its own size-limit run,
+// Deterministic, so it runs once (not in rounds). Each entry is bundled on its own,
 // so one entry that cannot be bundled (e.g. an export that does not exist yet) is a row, not a crash.
 
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -143,6 +143,7 @@ export async function standalone() {
     }
     anchorRows.push(`| ${a.name} | ${cell} | | |`)
   }
+  const allGoals = []
   const lines = ['| Entry | min + gzip | Budget in `.size-limit.json` | Goal |', '|---|---|---|---|']
   for (const e of SLUICE_ENTRIES) {
     let size
@@ -154,17 +155,23 @@ export async function standalone() {
       cell = clean(error)
     }
     const goals = []
-    const verdict = (ok) => `**${size !== undefined && ok ? 'met' : 'NOT met'}**`
-    if (e.goal) goals.push(`< ${kb(e.goal)} (the issue's figure for \`eventsource\`): ${verdict(size < e.goal)}`)
+    if (e.goal)
+      goals.push({
+        text: `< ${kb(e.goal)} (the issue's figure for \`eventsource\`)`,
+        met: size !== undefined && size < e.goal,
+      })
     if (e.below) {
       const ref = anchors[e.below]
-      goals.push(
-        `< \`${e.below}\` measured here (${ref === undefined ? '?' : kb(ref)}): ${verdict(ref !== undefined && size < ref)}`,
-      )
+      goals.push({
+        text: `< \`${e.below}\` measured here (${ref === undefined ? '?' : kb(ref)})`,
+        met: size !== undefined && ref !== undefined && size < ref,
+      })
     }
-    lines.push(`| **${e.name}** | ${cell} | ${e.limit} | ${goals.join('; ')} |`)
+    const goalCell = goals.map((g) => `${g.text}: **${g.met ? 'met' : 'NOT met'}**`).join('; ')
+    lines.push(`| **${e.name}** | ${cell} | ${e.limit} | ${goalCell} |`)
+    for (const g of goals) allGoals.push({ label: e.name, ...g })
   }
-  return [...lines, ...anchorRows].join('\n')
+  return { markdown: [...lines, ...anchorRows].join('\n'), goals: allGoals }
 }
 
 /** Writes the root `.size-limit.json` from SLUICE_ENTRIES (run `node bench/workloads/bundle-size.mjs`). */
