@@ -1,6 +1,6 @@
 // A loopback HTTP server process serving pre-generated SSE bytes, for the end-to-end client runs:
 // `node bench/lib/serve-bytes.mjs` prints `PORT <n>`, then serves `GET /?kind=small&count=N&seed=S`
-// by writing the same chunks the in-memory runs parse (honouring `drain`), followed by a final
+// (`&prime=1`: generate and cache only, answer 204) by writing the same chunks the in-memory runs parse (honouring `drain`), followed by a final
 // `event: end` frame (so reconnecting clients know when to stop). It exits when its parent closes
 // stdin, so a killed measurement never leaves it behind.
 
@@ -9,6 +9,7 @@ import { largeStream, smallStream } from './sse.mjs'
 
 const cache = new Map()
 function bytesFor(url) {
+  url.searchParams.delete('prime')
   const key = url.search
   let v = cache.get(key)
   if (!v) {
@@ -27,7 +28,10 @@ function bytesFor(url) {
 
 const server = createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+  // `prime=1` only generates (and caches) the bytes, so the timed request does not pay for that.
+  const prime = url.searchParams.has('prime')
   const { chunks } = bytesFor(url)
+  if (prime) return res.writeHead(204).end()
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
   let closed = false
   res.on('close', () => {

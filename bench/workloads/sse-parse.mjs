@@ -79,6 +79,10 @@ async function timed(params, variant, client) {
   }
   await run(input({ ...params, count: Math.max(1, Math.round(params.count / 10)), seed: 99 }))
   const real = input(params)
+  if (server) {
+    const primed = await fetch(`${real}&prime=1`)
+    if (primed.status !== 204) throw new Error(`priming the server failed: ${primed.status}`)
+  }
   gc()
   const t0 = now()
   const r = await run(real)
