@@ -3,7 +3,7 @@ import { ContentTypeError, HttpError, TimeoutError } from '@sluice/client'
 import { eventStreamResponse, ndjsonResponse, sendEventStream } from '@sluice/server-kit'
 import { createTestServer } from '@sluice/server-kit/testing'
 import { describe, expect, it } from 'vitest'
-import { WebSocketServer } from 'ws'
+import { WebSocket, WebSocketServer } from 'ws'
 import { expectNoLeaks, liveResources, waitFor } from './helpers.js'
 
 describe('createTestServer', () => {
@@ -104,6 +104,19 @@ describe('createTestServer', () => {
     await expectNoLeaks(baseline)
     await expect(server.events('/').next()).rejects.toThrow(/closed/)
   })
+})
+
+it('close() also ends connections it did not open, e.g. a WebSocket from another client', async () => {
+  const baseline = liveResources()
+  const server = await createTestServer((_req: IncomingMessage, res: ServerResponse) => res.end())
+  const sockets = new WebSocketServer({ server: server.server })
+  const outsider = new WebSocket(`${server.url.replace('http', 'ws')}/ws`)
+  await new Promise((resolve) => outsider.once('open', resolve))
+  const closed = new Promise<number>((resolve) => outsider.once('close', resolve))
+  await server.close()
+  expect(await closed).toBe(1006)
+  await new Promise((resolve) => sockets.close(resolve))
+  await expectNoLeaks(baseline)
 })
 
 describe('createTestServer().websocket()', () => {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import {
   ContentTypeError,
   type EventStreamMessage,
@@ -53,7 +53,10 @@ export interface TestServer {
   stream(path: string, init?: TestRequestInit): Promise<Response>
   /** Opens a WebSocket (`ws`) to `path`; resolves once open, rejects with `HttpError` if refused. */
   websocket(path: string, options?: TestSocketOptions): Promise<TestSocket>
-  /** Aborts every request and closes every socket it opened, then closes the server. */
+  /**
+   * Aborts every request and terminates every WebSocket it opened, destroys every connection still
+   * open to the server (whoever opened it), then closes the server.
+   */
   close(): Promise<void>
 }
 
@@ -88,6 +91,13 @@ export async function createTestServer(handler: TestServerHandler): Promise<Test
         if (!res.headersSent && !res.destroyed) res.writeHead(500).end()
         else res.destroy()
       })
+  })
+  // Every connection, including upgraded (WebSocket) ones that closeAllConnections() does not see,
+  // so close() never waits on a client someone else opened.
+  const connections = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket)
+    socket.once('close', () => connections.delete(socket))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -188,8 +198,8 @@ export async function createTestServer(handler: TestServerHandler): Promise<Test
       await Promise.all([...sockets].map((socket) => socket.terminate()))
       await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose())
-        // Keep-alive and streaming connections would hold close() open forever.
-        server.closeAllConnections()
+        // Keep-alive, streaming and upgraded connections would hold close() open forever.
+        for (const socket of connections) socket.destroy()
       })
     },
   }
