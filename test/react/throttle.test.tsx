@@ -1,8 +1,8 @@
-import { type Throttle, useSocket } from '@sluice/react'
+import { type Throttle, useEventStream, useSocket } from '@sluice/react'
 import { cleanup, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { WebSocket } from 'ws'
-import { type SocketServer, startSocketServer } from './helpers.js'
+import { realmFetch, type SocketServer, type StreamServer, startSocketServer, startStreamServer } from './helpers.js'
 
 const TOTAL = 10_000
 const BATCHES = 100
@@ -50,7 +50,66 @@ function Counter({ url, throttle }: { url: string; throttle: Throttle }) {
   return <p data-testid="tally">{`${status} ${data.count} ${data.sum} ${data.inOrder}`}</p>
 }
 
+function SseCounter({ url, throttle }: { url: string; throttle: Throttle }) {
+  renders++
+  const { status, data } = useEventStream(url, {
+    fetch: realmFetch,
+    throttle,
+    parse: Number,
+    done: (message) => message.event === 'end',
+    reduce: (t: Tally, m) => ({
+      count: t.count + 1,
+      sum: t.sum + m.data,
+      inOrder: t.inOrder && m.data === t.last + 1,
+      last: m.data,
+    }),
+    initialState: { count: 0, sum: 0, inOrder: true, last: -1 },
+  })
+  return <p data-testid="tally">{`${status} ${data.count} ${data.sum} ${data.inOrder}`}</p>
+}
+
 describe('throttle at a high message rate', () => {
+  test('SSE, throttle 50: renders stay near duration / 50 ms and every event is reduced', async () => {
+    let sse: StreamServer | undefined
+    try {
+      sse = await startStreamServer({
+        onStream: (stream) => {
+          let next = 0
+          firstSentAt = Date.now()
+          const timer = setInterval(() => {
+            let chunk = ''
+            for (let i = 0; i < TOTAL / BATCHES; i++) chunk += `data: ${next++}\n\n`
+            stream.res.write(chunk)
+            if (next >= TOTAL) {
+              clearInterval(timer)
+              lastSentAt = Date.now()
+              stream.send('', { event: 'end' })
+            }
+          }, BATCH_GAP_MS)
+          void stream.closed.then(() => clearInterval(timer))
+        },
+      })
+      renders = 0
+      render(<SseCounter url={sse.url} throttle={50} />)
+      await waitFor(
+        () => expect(screen.getByTestId('tally').textContent).toBe(`closed ${TOTAL} ${EXPECTED_SUM} true`),
+        {
+          timeout: 10_000,
+        },
+      )
+      const duration = lastSentAt - firstSentAt
+      const bound = Math.ceil(duration / 50) + 10
+      console.info(
+        `SSE throttle 50: ${TOTAL} events over ${duration} ms -> ${renders} renders (bound ${bound}, ${Math.round(
+          TOTAL / renders,
+        )} events per render)`,
+      )
+      expect(renders).toBeLessThanOrEqual(bound)
+    } finally {
+      await sse?.close()
+    }
+  })
+
   for (const [throttle, interval] of [
     [50, 50],
     ['frame', 16],
