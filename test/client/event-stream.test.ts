@@ -448,6 +448,26 @@ describe('createEventStream: decoding', () => {
     expect(conn.getSnapshot().data).toBe(42)
   })
 
+  it('a done() predicate that throws reports a ValidationError and skips that message', async () => {
+    const s = await server((_req, res) => {
+      sseHead(res)
+      res.write('data: boom\n\ndata: fine\n\n')
+    })
+    const errors: unknown[] = []
+    const conn = track(
+      createEventStream(s.url, {
+        done: (m) => {
+          if (m.data === 'boom') throw new Error('predicate bug')
+          return false
+        },
+        onError: (e) => errors.push(e),
+      }),
+    )
+    expect(await nextMessage(conn)).toMatchObject({ data: 'fine' })
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ code: 'VALIDATION_ERROR', message: 'done() threw: predicate bug' })
+  })
+
   it('a message over maxMessageSize closes with LimitExceededError', async () => {
     const s = await server((_req, res) => {
       sseHead(res)
@@ -474,6 +494,13 @@ describe('createEventStream: lifecycle', () => {
     controller.abort()
     expect(conn.getSnapshot()).toMatchObject({ status: 'closed', error: undefined })
     await serverSawClose.promise
+  })
+
+  it('a URL that cannot be fetched throws a TypeError at creation instead of retrying forever', () => {
+    expect(() => createEventStream('/relative/in/node')).toThrow(
+      /invalid URL "\/relative\/in\/node" \(outside a browser/,
+    )
+    expect(() => createEventStream('http://127.0.0.1:1', { fetch: 'nope' as never })).toThrow(/no fetch available/)
   })
 
   it('an already aborted signal never connects', async () => {

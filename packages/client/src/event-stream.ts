@@ -2,6 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { type AttemptContext, type AttemptEnd, ConnectionCore } from './connection/connection.js'
 import { decode } from './connection/decode.js'
 import {
+  checkRequest,
   DEFAULT_IDLE_TIMEOUT,
   type FetchLike,
   isSafeMethod,
@@ -10,6 +11,7 @@ import {
   type StreamRequestOptions,
 } from './connection/http.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
+import { ValidationError } from './errors.js'
 import { type EventStreamMessage, readEventStream } from './parse/event-stream.js'
 
 /**
@@ -61,6 +63,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
     if (idleTimeout !== false && !(idleTimeout > 0)) {
       throw new TypeError(`idleTimeout must be a number of ms > 0 or false, got ${String(idleTimeout)}`)
     }
+    checkRequest('createEventStream', url, options.fetch ?? globalThis.fetch)
     const parse = options.parse ?? (options.schema ? jsonParse : undefined)
     // The spec's "last event ID buffer" survives reconnects; the parser reports every change,
     // including an `id:` in a block without data.
@@ -99,7 +102,21 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
           })
           try {
             for await (const message of messages) {
-              if (options.done?.(message)) return 'done'
+              let finished = false
+              try {
+                finished = options.done?.(message) === true
+              } catch (cause) {
+                // A throwing predicate is treated like a failed parse: reported, message skipped.
+                const reason = cause instanceof Error ? cause.message : String(cause)
+                context.reportError(
+                  new ValidationError(`done() threw: ${reason}`, [{ message: reason }], {
+                    cause,
+                    event: message.event,
+                  }),
+                )
+                continue
+              }
+              if (finished) return 'done'
               let decoded = decode<T>(message.data, parse, options.schema, message.event)
               if (decoded instanceof Promise) decoded = await decoded
               if (!decoded.ok) {

@@ -2,6 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { type AttemptContext, type AttemptEnd, ConnectionCore } from './connection/connection.js'
 import { decode } from './connection/decode.js'
 import {
+  checkRequest,
   DEFAULT_IDLE_TIMEOUT,
   type FetchLike,
   isSafeMethod,
@@ -99,6 +100,7 @@ class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
     if (idleTimeout !== false && !(idleTimeout > 0)) {
       throw new TypeError(`idleTimeout must be a number of ms > 0 or false, got ${String(idleTimeout)}`)
     }
+    checkRequest('createNdjsonStream', url, options.fetch ?? globalThis.fetch)
     let request: RequestState = {
       url,
       method: (options.method ?? 'GET').toUpperCase(),

@@ -158,6 +158,9 @@ class SocketConnectionImpl<TReceive, TSend>
     if (heartbeat && !(heartbeat.interval > 0 && heartbeat.timeout > 0)) {
       throw new TypeError('heartbeat.interval and heartbeat.timeout must be numbers > 0 (ms), or set heartbeat: false')
     }
+    // Serialized once, here: a serializer that cannot encode the ping fails at creation, not later
+    // inside a timer where nobody could catch it.
+    const ping = heartbeat ? this.#serialize((heartbeat.message ?? DEFAULT_PING) as TSend) : undefined
     const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
     const urlProvider = typeof url === 'function' ? async () => String(await url()) : String(url)
     const parse = options.parse ?? defaultParse
@@ -212,7 +215,7 @@ class SocketConnectionImpl<TReceive, TSend>
           context.open()
           if (heartbeat) {
             pingTimer = setInterval(() => {
-              socket.send(this.#serialize((heartbeat.message ?? DEFAULT_PING) as TSend))
+              socket.send(ping as SocketPayload)
               pongTimer ??= setTimeout(() => {
                 const message = `No message within ${heartbeat.timeout} ms of a heartbeat ping`
                 settle({ type: 'retry', error: new TimeoutError('heartbeat', heartbeat.timeout, message) })

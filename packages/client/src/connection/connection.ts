@@ -178,6 +178,8 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     let ended = false
     const sink: IteratorSink<TMessage> = {
       push: (message) => {
+        // A listener may close the connection while a message is being delivered to everyone.
+        if (ended) return
         if (pending) {
           const { resolve } = pending
           pending = undefined

@@ -51,6 +51,26 @@ export interface StreamRequestOptions {
  */
 export const DEFAULT_IDLE_TIMEOUT = 60_000
 
+/**
+ * Checks the URL and the `fetch` when the connection is created, so a misconfiguration throws a
+ * `TypeError` at once instead of being retried forever as if it were a network failure. Relative
+ * URLs resolve against the page in browsers; Node has no base URL, so they need to be absolute.
+ */
+export function checkRequest(name: string, url: string | URL, fetchImpl: FetchLike | undefined): void {
+  if (typeof fetchImpl !== 'function') {
+    throw new TypeError(`${name}: no fetch available; pass one with the \`fetch\` option`)
+  }
+  const base = typeof location === 'undefined' ? undefined : location.href
+  try {
+    new URL(url, base)
+  } catch (cause) {
+    throw new TypeError(
+      `${name}: invalid URL ${JSON.stringify(String(url))}${base === undefined ? ' (outside a browser the URL must be absolute)' : ''}`,
+      { cause },
+    )
+  }
+}
+
 /** Safe methods may be repeated without side effects (RFC 9110 §9.2.1). */
 export function isSafeMethod(method: string): boolean {
   const m = method.toUpperCase()
