@@ -60,7 +60,14 @@ async function server() {
     else if (message.type === 'publish') {
       let failed = 0
       const inflight = new Set()
+      const interval = message.rate > 0 ? 1000 / message.rate : 0
+      const start = now()
       for (let s = 0; s < message.count; s++) {
+        if (interval > 0) {
+          // Paced: message s leaves at start + s * interval (no drift from slow iterations).
+          const wait = start + s * interval - now()
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+        }
         const published = Promise.resolve(channel.publish(JSON.stringify({ p: Number(INDEX), s, t: now() })))
           .catch(() => {
             failed++
@@ -68,6 +75,9 @@ async function server() {
           .finally(() => inflight.delete(published))
         inflight.add(published)
         if (inflight.size >= INFLIGHT) await Promise.race(inflight)
+        // A memory store publishes synchronously: let the sockets drain between batches, as a real
+        // publisher (requests, a queue consumer) would, instead of filling every subscriber's queue.
+        if (s % INFLIGHT === INFLIGHT - 1) await new Promise((resolve) => setImmediate(resolve))
       }
       await Promise.all(inflight)
       process.send({ type: 'published', failed })
@@ -113,6 +123,14 @@ async function client() {
             })
             response.setEncoding('utf8')
             response.on('data', (chunk) => parser.feed(chunk))
+            // A stream the server ended early (e.g. as a slow consumer) can never complete: report
+            // it, so the run ends and says WRONG instead of waiting for the timeout.
+            response.on('close', () => {
+              if (state.received < expected) {
+                state.ended = true
+                if (++done === count) process.send({ type: 'complete', at: now() })
+              }
+            })
             resolve()
           }).on('error', reject)
         }),
@@ -127,6 +145,7 @@ async function client() {
       histogram: Array.from(histogram.entries()).filter(([, n]) => n > 0),
       counts: streams.map((s) => s.received),
       duplicates: streams.reduce((sum, s) => sum + s.duplicates, 0),
+      ended: streams.filter((s) => s.ended).length,
       checksums: [...checksums],
     })
   })
@@ -160,9 +179,13 @@ async function freePort() {
 
 async function startRedis() {
   const port = await freePort()
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   let out = ''
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000)
@@ -188,7 +211,7 @@ function percentileOf(histogram, total, p) {
   return Number.NaN
 }
 
-async function measure(variant, messages, perInstance, round) {
+async function measure(variant, messages, perInstance, round, rate) {
   const children = []
   let redis
   try {
@@ -201,7 +224,10 @@ async function measure(variant, messages, perInstance, round) {
     }
     const servers = []
     for (let i = 0; i < instanceCount; i++) {
-      const child = fork(self, ['server'], { env: { ...env, INDEX: String(i) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      const child = fork(self, ['server'], {
+        env: { ...env, INDEX: String(i) },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
       children.push(child)
       servers.push({ child, port: (await nextMessage(child, 'ready', 30_000)).port })
     }
@@ -227,10 +253,12 @@ async function measure(variant, messages, perInstance, round) {
     }
     const complete = Promise.all(clients.map((c) => nextMessage(c, 'complete')))
     const started = now()
-    const shares = servers.map((_, i) => Math.floor(messages / servers.length) + (i < messages % servers.length ? 1 : 0))
+    const shares = servers.map(
+      (_, i) => Math.floor(messages / servers.length) + (i < messages % servers.length ? 1 : 0),
+    )
     const published = await Promise.all(
       servers.map(({ child }, i) => {
-        child.send({ type: 'publish', count: shares[i] })
+        child.send({ type: 'publish', count: shares[i], rate: rate / servers.length })
         return nextMessage(child, 'published')
       }),
     )
@@ -248,12 +276,13 @@ async function measure(variant, messages, perInstance, round) {
     const checksums = new Set(reports.flatMap((r) => r.checksums))
     const ok =
       published.every((p) => p.failed === 0) &&
-      reports.every((r) => r.counts.every((n) => n === messages) && r.duplicates === 0) &&
+      reports.every((r) => r.counts.every((n) => n === messages) && r.duplicates === 0 && r.ended === 0) &&
       checksums.size === 1 &&
       total === messages * subscribers
     return {
       variant,
       round,
+      rate,
       messages,
       subscribers,
       ms: finished - started,
@@ -271,28 +300,41 @@ async function measure(variant, messages, perInstance, round) {
 async function main() {
   const messages = Number(process.argv[2] ?? 6000)
   const perInstance = Number(process.argv[3] ?? 100)
-  const rows = []
-  for (let round = 0; round < ROUNDS; round++) {
-    // Interleaved: the machine's load drifts over the run.
-    for (const variant of round % 2 === 0 ? ['single', 'redis'] : ['redis', 'single']) {
-      const row = await measure(variant, messages, perInstance, round)
-      rows.push(row)
-      console.error(`[redis-fanout] ${JSON.stringify(row)}`)
+  // Burst: as fast as the publishers go (throughput). Paced: a steady 200 msg/s in total, far
+  // below saturation, for the latency a user sees (under saturation latency is only queueing).
+  const modes = [
+    { name: 'burst', rate: 0, messages },
+    { name: 'paced 200 msg/s', rate: 200, messages: Math.min(messages, 1000) },
+  ]
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+  const lines = []
+  for (const mode of modes) {
+    const rows = []
+    for (let round = 0; round < ROUNDS; round++) {
+      // Interleaved: the machine's load drifts over the run.
+      for (const variant of round % 2 === 0 ? ['single', 'redis'] : ['redis', 'single']) {
+        const row = await measure(variant, mode.messages, perInstance, round, mode.rate)
+        rows.push(row)
+        console.error(`[redis-fanout ${mode.name}] ${JSON.stringify(row)}`)
+      }
+    }
+    lines.push(
+      '',
+      `${mode.name}: ${mode.messages} messages to ${3 * perInstance} SSE subscribers, median of ${ROUNDS} rounds (min–max)`,
+      '',
+      '| variant | throughput (msg/s to all) | deliveries/s | p50 | p99 | verified |',
+      '|---|---|---|---|---|---|',
+    )
+    for (const variant of ['single', 'redis']) {
+      const mine = rows.filter((r) => r.variant === variant)
+      const tp = mine.map((r) => r.throughput)
+      lines.push(
+        `| ${variant === 'single' ? 'one process, memory store' : 'three instances, Redis store'} | ` +
+          `${median(tp).toFixed(0)} (${Math.min(...tp).toFixed(0)}–${Math.max(...tp).toFixed(0)}) | ` +
+          `${(median(tp) * 3 * perInstance).toFixed(0)} | ${median(mine.map((r) => r.p50)).toFixed(1)} ms | ` +
+          `${median(mine.map((r) => r.p99)).toFixed(1)} ms | ${mine.every((r) => r.ok) ? 'yes' : 'WRONG'} |`,
+      )
     }
   }
-  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]
-  console.log(`\n${messages} messages to ${3 * perInstance} SSE subscribers, median of ${ROUNDS} rounds (min–max)\n`)
-  console.log('| variant | throughput (msg/s to all) | deliveries/s | p50 | p99 | verified |')
-  console.log('|---|---|---|---|---|---|')
-  for (const variant of ['single', 'redis']) {
-    const mine = rows.filter((r) => r.variant === variant)
-    const tp = mine.map((r) => r.throughput)
-    const range = `${Math.min(...tp).toFixed(0)}–${Math.max(...tp).toFixed(0)}`
-    console.log(
-      `| ${variant === 'single' ? 'one process, memory store' : 'three instances, Redis store'} | ` +
-        `${median([...tp]).toFixed(0)} (${range}) | ${(median([...tp]) * 3 * perInstance).toFixed(0)} | ` +
-        `${median(mine.map((r) => r.p50)).toFixed(1)} ms | ${median(mine.map((r) => r.p99)).toFixed(1)} ms | ` +
-        `${mine.every((r) => r.ok) ? 'yes' : 'WRONG'} |`,
-    )
-  }
+  console.log(lines.join('\n'))
 }

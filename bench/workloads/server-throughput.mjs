@@ -79,6 +79,12 @@ async function serve(params, makeListener) {
 
 const toMessage = (ev) => ({ id: ev.id, event: ev.event, data: ev.data })
 
+/**
+ * `BENCH_EXPERIMENT_SERVER_KIT=<path to a built server-kit index.js>` adds a contestant running that
+ * copy (to measure a proposed change to server-kit before it lands). Never set in `npm run bench`.
+ */
+const experiment = process.env.BENCH_EXPERIMENT_SERVER_KIT
+
 export const contestants = [
   {
     id: 'baseline',
@@ -157,4 +163,17 @@ export const contestants = [
       })
     },
   },
+  ...(experiment
+    ? [
+        {
+          id: 'sluice-send-experiment',
+          label: `Sluice \`sendEventStream\` (EXPERIMENT: ${experiment})`,
+          kind: 'sluice',
+          run: async (params) => {
+            const { sendEventStream } = await import(experiment)
+            return serve(params, () => (req, res, events) => sendEventStream(req, res, events.map(toMessage)))
+          },
+        },
+      ]
+    : []),
 ]
