@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { SluiceError } from '@sluice/client'
-import type { ChannelEvent, ChannelStore, ChannelSubscription } from '@sluice/server-kit'
+import type { Channel, ChannelEvent, ChannelStore, ChannelSubscription, EventMessage } from '@sluice/server-kit'
 import { createChannel, createMemoryStore, DEFAULT_CHANNEL_MAX_QUEUE, GAP_EVENT } from '@sluice/server-kit'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 
 /** Pulls exactly `count` events from a subscription (each must arrive: the test times out otherwise). */
 async function take<T>(subscription: ChannelSubscription<T>, count: number): Promise<ChannelEvent<T>[]> {
@@ -348,6 +348,49 @@ describe('createChannel', () => {
     await Promise.all(subscriptions.map((subscription) => subscription.return()))
     expect(channel.subscriberCount).toBe(0)
     expect(process.getActiveResourcesInfo().sort()).toEqual(before.sort())
+  })
+})
+
+describe('createChannel types', () => {
+  it('publish returns the id on a synchronous store and a promise of it on an asynchronous one', async () => {
+    const sync = createChannel<{ n: number }>()
+    const id = sync.publish({ n: 1 })
+    expectTypeOf(id).toEqualTypeOf<string>()
+    expectTypeOf(sync).toEqualTypeOf<Channel<{ n: number }, string>>()
+    expect(typeof id).toBe('string')
+
+    const inner = createMemoryStore<{ n: number }>({ firstId: 1 })
+    const asyncStore: ChannelStore<{ n: number }> = {
+      compare: inner.compare,
+      append: async (message) => inner.append(message),
+      readAfter: async (lastEventId, limit) => inner.readAfter(lastEventId, limit),
+    }
+    const viaAsync = createChannel({ store: asyncStore })
+    const pending = viaAsync.publish({ n: 1 })
+    expectTypeOf(pending).toEqualTypeOf<Promise<string>>()
+    expect(pending).toBeInstanceOf(Promise)
+    expect(await pending).toBe('1')
+
+    // Compile-time only: never called.
+    const misuse = () => {
+      // @ts-expect-error the data must be a T
+      sync.publish({ n: 'one' })
+      // @ts-expect-error publish options have no id: the store assigns it
+      sync.publish({ n: 1 }, { id: '7' })
+    }
+    expect(typeof misuse).toBe('function')
+  })
+
+  it('a subscription is an SSE source: it yields formatEvent-style messages', async () => {
+    const channel = createChannel<{ n: number }>({ store: createMemoryStore({ firstId: 1 }) })
+    const subscription = channel.subscribe()
+    expectTypeOf(subscription).toExtend<AsyncIterable<EventMessage>>()
+    expectTypeOf<ChannelEvent<{ n: number }>>().toExtend<EventMessage>()
+    channel.publish({ n: 1 })
+    const { value } = await subscription.next()
+    if (value !== undefined && value.id !== undefined) expectTypeOf(value.data).toEqualTypeOf<{ n: number }>()
+    expect(value).toEqual({ id: '1', data: { n: 1 } })
+    await subscription.return()
   })
 })
 

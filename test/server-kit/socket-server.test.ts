@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { HttpError } from '@sluice/client'
 import type { SocketClient, SocketServer, SocketServerOptions } from '@sluice/server-kit'
 import { createSocketServer, DEFAULT_SOCKET_MAX_PAYLOAD, SocketCloseCode } from '@sluice/server-kit'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { type ClientOptions, WebSocket } from 'ws'
 
 interface Closed {
@@ -383,6 +383,24 @@ describe('createSocketServer', () => {
     peer.send({ fail: true })
     expect((await peer.closed).code).toBe(SocketCloseCode.InternalError)
     expect(errors).toEqual([[new Error('handler bug'), true]])
+  })
+
+  it('infers the user type from authenticate and types messages both ways', async () => {
+    const users: string[] = []
+    const { url, sockets: server } = await serve({
+      authenticate: (req) => (req.headers['x-user'] ? { name: String(req.headers['x-user']) } : false),
+      parse: (text) => JSON.parse(text) as { text: string },
+      onConnect: (client) => {
+        expectTypeOf(client.user).toEqualTypeOf<{ name: string }>()
+        users.push(client.user.name)
+      },
+      onMessage: (message) => {
+        expectTypeOf(message).toEqualTypeOf<{ text: string }>()
+      },
+    })
+    expectTypeOf(server).toEqualTypeOf<SocketServer<unknown, { name: string }>>()
+    await connect(url, { headers: { 'x-user': 'grace' } })
+    await expect.poll(() => users).toEqual(['grace'])
   })
 
   it('validates its options with errors that name the option', () => {

@@ -56,7 +56,8 @@ export interface SubscribeOptions {
  * `for await` does on `break`, and what the stream pump does when the client leaves) removes the
  * subscriber at once, even while it waits for the next message.
  */
-export interface ChannelSubscription<T = unknown> extends AsyncIterableIterator<ChannelEvent<T>> {
+export interface ChannelSubscription<T = unknown> extends AsyncIterableIterator<ChannelEvent<T>, undefined, undefined> {
+  next(): Promise<IteratorResult<ChannelEvent<T>, undefined>>
   return(): Promise<IteratorResult<ChannelEvent<T>, undefined>>
   [Symbol.asyncIterator](): ChannelSubscription<T>
 }
