@@ -15,8 +15,8 @@ afterEach(async () => {
 
 const text = (id: string) => screen.getByTestId(id).textContent
 
-function Rows({ url, maxItems }: { url: string | null; maxItems?: number }) {
-  const { data, status, error } = useNdjson<Row>(url, { fetch: realmFetch, retry: false, throttle: 0, maxItems })
+function Rows({ url, maxItems, throttle = 0 }: { url: string | null; maxItems?: number; throttle?: number }) {
+  const { data, status, error } = useNdjson<Row>(url, { fetch: realmFetch, retry: false, throttle, maxItems })
   return (
     <div>
       <p data-testid="status">{status}</p>
@@ -91,7 +91,10 @@ describe('useNdjson', () => {
     expect(text('error')).toMatch(/^NdjsonSyntaxError .*line 3/)
   })
 
-  test('an invalid maxItems is a TypeError that names the option', () => {
+  test('an invalid maxItems or throttle is a TypeError that names the option', () => {
     expect(() => render(<Rows url={null} maxItems={0} />)).toThrow(/useNdjson: maxItems must be an integer >= 1/)
+    expect(() => render(<Rows url={null} throttle={-1} />)).toThrow(
+      /useNdjson: throttle must be a number of milliseconds >= 0 or 'frame', got -1/,
+    )
   })
 })

@@ -71,6 +71,7 @@ export class ConnectionEntry<TMessage, TConnection extends Connection<TMessage, 
     return this.#members.size
   }
 
+  /** Joins `member` (opening the connection on the first join) and attaches it with a fresh state. */
   add(member: EntryMember<TMessage>): void {
     if (this.#disposed) throw new Error('Sluice internal error: a disposed connection entry was reused')
     this.#members.add(member)
@@ -78,6 +79,7 @@ export class ConnectionEntry<TMessage, TConnection extends Connection<TMessage, 
     member.attach(this.#connection, true)
   }
 
+  /** Leaves; the last member's leaving disposes the entry one microtask later unless someone rejoins. */
   remove(member: EntryMember<TMessage>): void {
     if (!this.#members.delete(member) || this.#members.size > 0) return
     // Deferred: StrictMode's simulated unmount is followed, in the same task, by a remount that

@@ -39,6 +39,10 @@ export interface StreamResult<TData> extends StreamState<TData> {
  * A number is a minimum interval in milliseconds (`0`: publish after every message); `'frame'`
  * publishes at most once per animation frame (`requestAnimationFrame`, or every 16 ms where there
  * is none). Status, error and attempt changes are always published at once.
+ *
+ * Browsers do not run animation frames in a hidden tab: with `'frame'`, messages are still folded
+ * there, and the result is published when the tab is visible again. Use a number to keep
+ * publishing in the background.
  */
 export type Throttle = number | 'frame'
 

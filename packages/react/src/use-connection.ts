@@ -74,9 +74,15 @@ export function useConnection<TMessage, TState, TData, TConnection extends Conne
     : null
   const key = options.key
 
+  const throttle = options.throttle ?? DEFAULT_THROTTLE
+  if (throttle !== 'frame' && !(typeof throttle === 'number' && throttle >= 0 && throttle < Number.POSITIVE_INFINITY)) {
+    throw new TypeError(
+      `${config.hookName}: throttle must be a number of milliseconds >= 0 or 'frame', got ${String(throttle)}`,
+    )
+  }
   const storeConfig: StoreConfig<TMessage, TState, TData> = {
     fold: config.fold,
-    throttle: options.throttle ?? DEFAULT_THROTTLE,
+    throttle,
     onMessage: options.onMessage,
     options: allOptions,
   }
