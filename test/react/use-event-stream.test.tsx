@@ -1,7 +1,7 @@
 import { HttpError } from '@sluice/client'
 import { type StreamStatus, type UseEventStreamOptions, useEventStream } from '@sluice/react'
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
-import { StrictMode, useState } from 'react'
+import { StrictMode } from 'react'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { ErrorBoundary } from './boundary.js'
 import { activeResources, expectResourcesBackTo, realmFetch, type StreamServer, startStreamServer } from './helpers.js'
