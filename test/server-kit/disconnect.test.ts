@@ -127,6 +127,35 @@ describe('disconnect', () => {
     await expectNoLeaks(baseline)
   })
 
+  it('returns an iterable source even when the client left before the stream started', async () => {
+    const returned: string[] = []
+    const reasons: StreamEndReason[] = []
+    const server = await createTestServer((req: IncomingMessage, res: ServerResponse) => {
+      // Like a channel subscription: it holds resources from creation, before the first pull.
+      const subscription: AsyncIterableIterator<{ data: string }> = {
+        [Symbol.asyncIterator]() {
+          return this
+        },
+        next: async () => ({ done: false, value: { data: 'never sent' } }),
+        return: async () => {
+          returned.push(req.url ?? '')
+          return { done: true, value: undefined }
+        },
+      }
+      res.destroy() // the client is already gone
+      return sendEventStream(req, res, subscription, { onClose: (reason) => reasons.push(reason) })
+    })
+    try {
+      await rawGet(`${server.url}/gone`).catch(() => undefined)
+      await waitFor('the source to be returned', () => returned.length === 1)
+      expect(returned).toEqual(['/gone'])
+      await waitFor('the stream to end', () => reasons.length === 1)
+      expect(reasons).toEqual(['disconnect'])
+    } finally {
+      await server.close()
+    }
+  })
+
   it('releases the socket even when the source ignores ctx.signal and never settles', async () => {
     const baseline = liveResources()
     const reasons: StreamEndReason[] = []

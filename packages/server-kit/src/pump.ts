@@ -264,6 +264,18 @@ export function runPump<T, R>(
   }
 
   async function loop(): Promise<void> {
+    const { source } = input
+    // An iterable given as is may already hold resources (a channel subscription registers when
+    // created), so it is owned from the start: even a stream that ends before its first pull
+    // returns it.
+    let invalidSource: unknown
+    if (typeof source !== 'function') {
+      try {
+        iterator = toAsyncIterator(source)
+      } catch (error) {
+        invalidSource = error
+      }
+    }
     sink.start(input.status, input.headers)
     if (ended) return // the connection was already gone
     if (signal?.aborted) {
@@ -273,21 +285,26 @@ export function runPump<T, R>(
     signal?.addEventListener('abort', onShutdown, { once: true })
     if (encoder.preamble !== undefined) write(encoder.preamble)
     if (encoder.keepAlive !== false && encoder.keepAliveChunk !== undefined) armKeepAlive(encoder.keepAlive)
-
-    try {
-      const { source } = input
-      const iterable =
-        typeof source === 'function'
-          ? await source({ signal: controller.signal, lastEventId: input.lastEventId, request: input.request })
-          : source
-      iterator = toAsyncIterator(iterable)
-    } catch (error) {
-      fail(error)
+    if (invalidSource !== undefined) {
+      fail(invalidSource)
       return
     }
-    if (ended) {
-      closeIterator()
-      return
+
+    if (typeof source === 'function') {
+      try {
+        const context = { signal: controller.signal, lastEventId: input.lastEventId, request: input.request }
+        const iterable = await source(context)
+        if (ended) {
+          // The stream ended while the source was being set up: release what it returned.
+          iterator = toAsyncIterator(iterable)
+          closeIterator()
+          return
+        }
+        iterator = toAsyncIterator(iterable)
+      } catch (error) {
+        fail(error)
+        return
+      }
     }
 
     while (!ended) {
