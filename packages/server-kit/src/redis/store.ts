@@ -48,7 +48,11 @@ export interface RedisStoreOptions {
    * unreachable. Default 5000.
    */
   commandTimeout?: number
-  /** Most entries one blocking `XREAD` returns (a bound on one batch). Default 500. */
+  /**
+   * Most entries one blocking `XREAD` returns. A batch is fanned out at once, before the
+   * subscribers' connections get a turn to drain, so it must stay well under the channel's
+   * `maxQueue` (default 500), or a burst would end subscribers as slow consumers. Default 100.
+   */
   readCount?: number
   /**
    * Connection losses of the reader, and stream entries that are not Sluice messages (skipped).
@@ -94,7 +98,7 @@ export class RedisStoreError extends SluiceError {
 export const DEFAULT_REDIS_MAX_LENGTH = 10_000
 /** Default {@link RedisStoreOptions.commandTimeout}. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT = 5_000
-const DEFAULT_READ_COUNT = 500
+const DEFAULT_READ_COUNT = 100
 /** Reader retry delays after a failure that is not a lost connection (node-redis waits for those). */
 const RETRY_MIN = 100
 const RETRY_MAX = 5_000
