@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
 import { createSocket, HttpError, LimitExceededError, TimeoutError, ValidationError } from '@sluice/client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocket, type WebSocketServer } from 'ws'
@@ -96,7 +96,8 @@ describe('createSocket', () => {
         else ws.send(JSON.stringify({ hello: connections }))
       })
     })
-    const socket = createSocket(url, { WebSocket, retry: fast })
+    let opened = 0
+    const socket = createSocket(url, { WebSocket, retry: fast, onOpen: () => opened++ })
     cleanup.push(socket.close)
     const statuses = recordStatuses(socket)
     const reconnecting = await waitForStatus(socket, 'reconnecting')
@@ -104,6 +105,27 @@ describe('createSocket', () => {
     expect(reconnecting.attempt).toBe(1)
     expect(await nextMessage(socket)).toEqual({ hello: 2 })
     expect(statuses).toEqual(['connecting', 'open', 'reconnecting', 'connecting', 'open'])
+    expect(opened).toBe(2)
+  })
+
+  it('a handshake that never completes fails after connectTimeout and is retried', async () => {
+    // A TCP server that accepts and never answers the HTTP upgrade.
+    const sockets = new Set<Socket>()
+    const tcp = createNetServer((sock) => {
+      sockets.add(sock)
+      sock.on('close', () => sockets.delete(sock))
+    })
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
+    cleanup.push(async () => {
+      for (const sock of sockets) sock.destroy()
+      await new Promise((resolve) => tcp.close(resolve))
+    })
+    const { port } = tcp.address() as AddressInfo
+    const socket = createSocket(`ws://127.0.0.1:${port}`, { WebSocket, connectTimeout: 100, retry: fast })
+    cleanup.push(socket.close)
+    const waiting = await waitForStatus(socket, 'reconnecting')
+    expect(waiting.error).toBeInstanceOf(TimeoutError)
+    expect(waiting.error).toMatchObject({ timeout: 'connectTimeout', ms: 100 })
   })
 
   it('detects a silent server with the heartbeat and reconnects', async () => {
@@ -271,9 +293,11 @@ describe('createSocket resources', () => {
         for (let i = 0; i < 200; i++) ws.send(JSON.stringify(i))
       }),
     )
-    const socket = createSocket<number>(url, { WebSocket })
+    const viaOption: number[] = []
+    const socket = createSocket<number>(url, { WebSocket, onMessage: (n) => viaOption.push(n) })
     cleanup.push(socket.close)
     const all = await nextMessages(socket, 200)
+    expect(viaOption).toEqual(all)
     expect(all).toEqual(Array.from({ length: 200 }, (_, i) => i))
     await waitForSnapshot(socket, (s) => s.data === 199)
   })
