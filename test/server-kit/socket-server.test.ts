@@ -253,6 +253,11 @@ describe('createSocketServer', () => {
     }
   })
 
+  it('answers 404 to another path when no other upgrade listener could take it', async () => {
+    const { port } = await serve({ path: '/ws' })
+    expect(await rawUpgrade(port, '/elsewhere')).toEqual({ status: 404, upgraded: false, body: 'Not Found' })
+  })
+
   it('closes with 1009 a peer whose message exceeds maxPayload', async () => {
     const closes: number[] = []
     const { url } = await serve({ maxPayload: 1024, onClose: (_client, code) => closes.push(code) })

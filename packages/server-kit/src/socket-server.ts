@@ -53,7 +53,8 @@ export interface SocketServerOptions<TReceive = unknown, TSend = unknown, TUser 
   server?: HttpServer | HttpsServer
   /**
    * The URL path served (query ignored), e.g. `"/ws"`. Upgrades for other paths are left alone for
-   * other listeners. Default: every path.
+   * other listeners (several socket servers can share one HTTP server, one per path), or answered
+   * `404` when this is the server's only `upgrade` listener. Default: every path.
    */
   path?: string
   /**
@@ -192,7 +193,10 @@ class SocketServerImpl<TReceive, TSend, TUser> implements SocketServer<TSend, TU
   readonly #closeTimeout: number
   readonly #parse: (text: string) => TReceive
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    this.handleUpgrade(request, socket, head)
+    if (this.handleUpgrade(request, socket, head)) return
+    // Another path, and no other upgrade listener to take it: Node would leave the request hanging
+    // until the client gives up, so it is answered here.
+    if (this.#options.server?.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404)
   }
   #heartbeat: NodeJS.Timeout | undefined
   #closing: Promise<void> | undefined
