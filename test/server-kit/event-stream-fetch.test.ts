@@ -209,6 +209,7 @@ describe('eventStreamResponse', () => {
 
   it('throws a TypeError for misuse, synchronously', () => {
     expect(() => eventStreamResponse(request(), [], { keepAlive: -1 })).toThrow(/`keepAlive`/)
+    expect(() => eventStreamResponse(request(), [], { status: 204 })).toThrow(/not 204, 205 or 304/)
     expect(() => eventStreamResponse(request(), [], { headers: { 'bad header': 'x' } })).toThrow(TypeError)
   })
 })

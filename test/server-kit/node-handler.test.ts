@@ -83,15 +83,25 @@ describe('toNodeHandler (Request -> Response on node:http)', () => {
           cancelled++
         },
       })
-    const url = await listen((request) =>
-      new URL(request.url).pathname === '/empty' ? new Response(null, { status: 204 }) : new Response(body()),
-    )
+    const url = await listen((request) => {
+      const { pathname } = new URL(request.url)
+      if (pathname === '/empty') return new Response(null, { status: 204 })
+      if (pathname === '/cached') return new Response(null, { status: 304, headers: { etag: '"v1"' } })
+      return new Response(body())
+    })
     const head = await fetch(`${url}/`, { method: 'HEAD' })
     expect(head.status).toBe(200)
     expect(await head.text()).toBe('')
     const empty = await fetch(`${url}/empty`)
     expect(empty.status).toBe(204)
+    const cached = await rawGet(`${url}/cached`)
+    expect(cached.status).toBe(304)
+    expect(cached.headers.etag).toBe('"v1"')
     await waitFor('the HEAD body to be cancelled', () => cancelled === 1)
+  })
+
+  it('throws for an invalid sendTimeout when created, not per request', () => {
+    expect(() => toNodeHandler(() => new Response('x'), { sendTimeout: -1 })).toThrow(/`sendTimeout`/)
   })
 
   it('answers 500 when the handler throws, and reports the error', async () => {

@@ -5,7 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { byteStreamEncoder } from './encoders.js'
-import { pumpNode } from './node.js'
+import { pumpNode, toNodeHeaders } from './node.js'
+import { checkServeOptions } from './pump.js'
+
+// Statuses whose responses have no body: https://fetch.spec.whatwg.org/#null-body-status
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
 
 /** A Fetch-style handler, as Hono's `app.fetch`, Bun's `fetch` or a Next route handler. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>
@@ -40,6 +44,8 @@ export function toNodeHandler(
   options: NodeHandlerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const report = options.onError ?? ((error: unknown) => console.error('[sluice] fetch handler failed:', error))
+  // Validated once, here, so a misconfiguration throws at setup instead of rejecting per request.
+  const { sendTimeout } = checkServeOptions({ sendTimeout: options.sendTimeout })
   return async (req, res) => {
     const controller = new AbortController()
     const onClose = () => {
@@ -60,18 +66,27 @@ export function toNodeHandler(
         return
       }
       const { body } = response
-      const bodiless = body === null || req.method === 'HEAD' || [204, 205, 304].includes(response.status)
+      const statusText = response.statusText || undefined
+      if (body === null || req.method === 'HEAD' || NULL_BODY_STATUSES.has(response.status)) {
+        if (!res.headersSent && !res.destroyed) {
+          const headers = toNodeHeaders(response.headers)
+          if (statusText === undefined) res.writeHead(response.status, headers)
+          else res.writeHead(response.status, statusText, headers)
+          res.end()
+        }
+        // Never sent: cancel it so its source is released (its failure, if any, is the source's).
+        await body?.cancel().then(undefined, report)
+        return
+      }
       await pumpNode(
         req,
         res,
-        bodiless ? [] : body,
+        body,
         byteStreamEncoder({ onError: report }),
-        { status: response.status, sendTimeout: options.sendTimeout ?? undefined },
+        { status: response.status, sendTimeout },
         {},
-        { statusText: response.statusText || undefined, exactHeaders: response.headers },
+        { statusText, exactHeaders: response.headers },
       )
-      // The pump never read a body we skipped; cancel it so its source is released.
-      if (bodiless && body !== null) await body.cancel()
     } finally {
       res.off('close', onClose)
     }

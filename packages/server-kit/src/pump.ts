@@ -434,11 +434,16 @@ export function mergeHeaders(defaults: Record<string, string>, user: HeadersInit
   return headers
 }
 
+const NULL_BODY_STATUSES = new Set([204, 205, 304])
+
 /** Validates the options every helper shares; misuse is a `TypeError` that names the option. */
 export function checkServeOptions(options: ServeOptions): { status: number; sendTimeout: number | false } {
   const status = options.status ?? 200
-  if (!Number.isInteger(status) || status < 200 || status > 599) {
-    throw new TypeError(`\`status\` must be an integer from 200 to 599, got ${String(options.status)}`)
+  // 204, 205 and 304 responses cannot have a body (the Fetch `Response` constructor throws for them).
+  if (!Number.isInteger(status) || status < 200 || status > 599 || NULL_BODY_STATUSES.has(status)) {
+    throw new TypeError(
+      `\`status\` must be an integer from 200 to 599 that allows a body (not 204, 205 or 304), got ${String(options.status)}`,
+    )
   }
   const sendTimeout = options.sendTimeout ?? DEFAULT_SEND_TIMEOUT
   if (sendTimeout !== false && !(typeof sendTimeout === 'number' && sendTimeout > 0 && sendTimeout <= 2 ** 31 - 1)) {
