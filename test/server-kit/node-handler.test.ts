@@ -100,6 +100,24 @@ describe('toNodeHandler (Request -> Response on node:http)', () => {
     await waitFor('the HEAD body to be cancelled', () => cancelled === 1)
   })
 
+  it('answers 400 to a request no URL can be built from, without calling the handler', async () => {
+    let calls = 0
+    const url = await listen(() => {
+      calls++
+      return new Response('x')
+    })
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${url}/`, { headers: { host: 'bad host name' } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(status).toBe(400)
+    expect(calls).toBe(0)
+  })
+
   it('throws for an invalid sendTimeout when created, not per request', () => {
     expect(() => toNodeHandler(() => new Response('x'), { sendTimeout: -1 })).toThrow(/`sendTimeout`/)
   })

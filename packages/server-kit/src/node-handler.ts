@@ -54,9 +54,18 @@ export function toNodeHandler(
     }
     res.on('close', onClose)
     try {
+      let request: Request
+      try {
+        request = toRequest(req, controller.signal)
+      } catch {
+        // Only a malformed request gets here (e.g. a Host header no URL can be built from): the
+        // client's mistake, answered as such, not reported as a server failure.
+        if (!res.headersSent && !res.destroyed) res.writeHead(400).end()
+        return
+      }
       let response: Response
       try {
-        response = await handler(toRequest(req, controller.signal))
+        response = await handler(request)
       } catch (error) {
         // A handler that gave up because the client left (e.g. an AbortError from request.signal)
         // did nothing wrong, and nobody is there to answer.
@@ -78,6 +87,7 @@ export function toNodeHandler(
         await body?.cancel().then(undefined, report)
         return
       }
+      // pumpNode never rejects for a valid status, and a Response's status always is one.
       await pumpNode(
         req,
         res,
