@@ -253,6 +253,52 @@ describe('createSocketServer', () => {
     }
   })
 
+  it('survives a client that resets its connection while authenticate runs, and keeps no client for it', async () => {
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started: () => void = () => undefined
+    const authenticating = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const {
+      port,
+      url,
+      sockets: server,
+    } = await serve({
+      authenticate: async (req) => {
+        if (req.url === '/slow') {
+          started()
+          await gate
+        }
+        return true
+      },
+    })
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/slow',
+      agent: false,
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+      },
+    })
+    const failed = new Promise<unknown>((resolve) => req.once('error', resolve))
+    req.end()
+    await authenticating
+    // A TCP reset (RST), not a clean close: the server's socket emits 'error'.
+    req.socket?.resetAndDestroy()
+    await failed
+    release()
+    const peer = await connect(url)
+    expect(peer.ws.readyState).toBe(WebSocket.OPEN)
+    await expect.poll(() => server.clientCount).toBe(1)
+  })
+
   it('answers 404 to another path when no other upgrade listener could take it', async () => {
     const { port } = await serve({ path: '/ws' })
     expect(await rawUpgrade(port, '/elsewhere')).toEqual({ status: 404, upgraded: false, body: 'Not Found' })

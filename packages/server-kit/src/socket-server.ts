@@ -481,6 +481,9 @@ function sameOrigin(allowed: string, origin: string): boolean {
 function refuseUpgrade(socket: Duplex, status: number): void {
   if (socket.destroyed) return
   const text = STATUS_CODES[status] ?? 'Error'
+  // Node hands over upgrade sockets without an error listener: a peer resetting the connection
+  // while the answer is written must not crash the process. The socket is destroyed either way.
+  socket.on('error', () => socket.destroy())
   socket.once('finish', () => socket.destroy())
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
