@@ -7,12 +7,31 @@ const LINE = 64
 const LINES_PER_CHUNK = 1024
 export const MAX_DOWNLOAD = 1024 * 1024 * 1024
 
-/** Line `n` of the file, padded to {@link LINE} bytes (ASCII only, so characters = bytes). */
-function line(n: number): string {
-  if (n === 0) return `${'row,sensor,reading,checksum'.padEnd(LINE - 1, ' ')}\n`
-  const h = Math.imul(n ^ 0x5bd1e995, 0x27d4eb2d) >>> 0
-  const text = `${n},sensor-${(h % 64).toString().padStart(2, '0')},${((h % 100_000) / 1000).toFixed(3)},${h.toString(16)}`
-  return `${text.padEnd(LINE - 1, ' ')}\n`
+const HEADER = Buffer.from(`${'row,sensor,reading,checksum'.padEnd(LINE - 1, ' ')}\n`, 'latin1')
+
+/**
+ * One chunk's worth of lines, built once: a row number field (10 digits, rewritten per line), a
+ * sensor, a reading and a checksum, padded to {@link LINE} bytes. Formatting every line from
+ * scratch ran at about 12 MB/s here; copying this block and patching the row numbers is I/O-bound.
+ */
+const BLOCK = (() => {
+  let text = ''
+  for (let i = 0; i < LINES_PER_CHUNK; i++) {
+    const h = Math.imul(i ^ 0x5bd1e995, 0x27d4eb2d) >>> 0
+    const reading = ((h % 100_000) / 1000).toFixed(3)
+    const line = `0000000000,sensor-${String(h % 64).padStart(2, '0')},${reading},${h.toString(16)}`
+    text += `${line.padEnd(LINE - 1, ' ')}\n`
+  }
+  return Buffer.from(text, 'latin1')
+})()
+
+/** Lines `first .. first + count - 1` of the file (line 0 is the CSV header). */
+function chunk(first: number, count: number): Buffer {
+  const bytes = Buffer.allocUnsafe(count * LINE)
+  BLOCK.copy(bytes, 0, 0, count * LINE)
+  for (let i = 0; i < count; i++) bytes.write(String(first + i).padStart(10, '0'), i * LINE, 'latin1')
+  if (first === 0) HEADER.copy(bytes, 0)
+  return bytes
 }
 
 /**
@@ -35,10 +54,8 @@ export function serveDownload(req: IncomingMessage, res: ServerResponse, shutdow
     req,
     res,
     function* () {
-      for (let start = 0; start < lines; start += LINES_PER_CHUNK) {
-        let chunk = ''
-        for (let n = start; n < Math.min(lines, start + LINES_PER_CHUNK); n++) chunk += line(n)
-        yield chunk
+      for (let first = 0; first < lines; first += LINES_PER_CHUNK) {
+        yield chunk(first, Math.min(LINES_PER_CHUNK, lines - first))
       }
     },
     {

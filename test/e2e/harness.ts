@@ -18,8 +18,11 @@ export interface Playground {
   readonly stderr: () => string
   /** JSON from the demo server's `/api/stats` (what the server saw). */
   stats<T = PlaygroundStats>(): Promise<T>
-  /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
-  stop(): Promise<void>
+  /**
+   * SIGTERM, then SIGKILL if it has not exited within 5 s. Resolves with the exit code: 0 means the
+   * server closed every stream, socket and timer it owned and exited on its own.
+   */
+  stop(): Promise<number | null>
 }
 
 /** The subset of `/api/stats` the suite reads. */
@@ -81,11 +84,12 @@ export async function startPlayground(): Promise<Playground> {
       return (await response.json()) as T
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
+      const [code] = (await exited) as [number | null]
       clearTimeout(timer)
+      return code
     },
   }
 }
