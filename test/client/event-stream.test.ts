@@ -313,7 +313,7 @@ describe('createEventStream: idle timeout', () => {
       sseHead(res)
       let beats = 0
       const timer = setInterval(() => {
-        if (++beats <= 8) res.write(': keepalive\n\n')
+        if (++beats <= 30) res.write(': keepalive\n\n')
         else {
           clearInterval(timer)
           res.write('data: after the keepalives\n\n')
@@ -321,8 +321,8 @@ describe('createEventStream: idle timeout', () => {
       }, 25)
       res.on('close', () => clearInterval(timer))
     })
-    // 8 x 25 ms = 200 ms of comments only, twice the idle timeout.
-    const conn = track(createEventStream(s.url, { idleTimeout: 100, retry: fast }))
+    // 30 x 25 ms = 750 ms of comments only, longer than the idle timeout.
+    const conn = track(createEventStream(s.url, { idleTimeout: 500, retry: fast }))
     const statuses = recordStatuses(conn)
     expect(await nextMessage(conn)).toMatchObject({ data: 'after the keepalives' })
     expect(statuses).toEqual(['connecting', 'open'])

@@ -238,7 +238,7 @@ describe('createNdjsonStream', () => {
       if (n === 2) res.end('"second"\n')
       // request 1: headers, then silence
     })
-    const conn = createNdjsonStream(s.url, { idleTimeout: 80, retry: fast })
+    const conn = createNdjsonStream(s.url, { idleTimeout: 200, retry: fast })
     const waiting = await waitForStatus(conn, 'reconnecting')
     expect(waiting.error).toBeInstanceOf(TimeoutError)
     expect(await nextMessage(conn)).toBe('second')

@@ -157,7 +157,7 @@ describe('createSocket', () => {
         }),
       ),
     )
-    const socket = createSocket(url, { WebSocket, heartbeat: { interval: 20, timeout: 500 } })
+    const socket = createSocket(url, { WebSocket, heartbeat: { interval: 20, timeout: 2000 } })
     cleanup.push(socket.close)
     const statuses = recordStatuses(socket)
     const delivered: unknown[] = []
