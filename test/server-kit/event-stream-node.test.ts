@@ -203,18 +203,31 @@ describe('sendEventStream on node:http', () => {
     )
   })
 
-  it('treats a message formatEvent rejects (an id with a newline) as a source error', async () => {
+  it('treats a message formatEvent rejects (an id with a newline) as a source error, and returns the source', async () => {
     const errors: unknown[] = []
-    const { url } = await serve([{ data: 'ok' }, { id: '1\nevent: admin', data: 'x' }, { data: 'never' }], {
-      onError: (error) => {
-        errors.push(error)
-        return 'invalid message'
+    let finallyRan = false
+    const { url } = await serve(
+      async function* () {
+        try {
+          yield { data: 'ok' }
+          yield { id: '1\nevent: admin', data: 'x' }
+          yield { data: 'never' }
+        } finally {
+          finallyRan = true
+        }
       },
-    })
+      {
+        onError: (error) => {
+          errors.push(error)
+          return 'invalid message'
+        },
+      },
+    )
     const response = await rawGet(`${url}/`)
     expect(await response.ended).toBe('data: ok\n\nevent: error\ndata: invalid message\n\n')
     expect(errors).toHaveLength(1)
     expect(errors[0]).toBeInstanceOf(TypeError)
+    await waitFor('the source finally to run', () => finallyRan, 1_000)
   })
 
   it('ends every stream cleanly on shutdown, with a jittered retry', async () => {
