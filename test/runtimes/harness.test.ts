@@ -14,15 +14,21 @@ describe.each(runtimes)('harness under %s', (runtime) => {
   })
 
   it('close() kills the process group and waits for the exit', async () => {
+    // The Vitest worker may hold process handles of its own: compare with the count before.
+    const processHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap').length
+    const before = processHandles()
     const child = new RuntimeProcess(runtime, fixture('idle.ts'))
     const ready = await child.waitForType('ready')
     const pid = Number(ready.pid)
     expect(() => process.kill(pid, 0)).not.toThrow()
+    expect(processHandles()).toBe(before + 1)
     await child.close()
     const exit = await child.exited
     expect(exit.signal).toBe('SIGTERM')
     // Nothing is left in the group: signal 0 to the group fails with ESRCH.
     expect(() => process.kill(-pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }))
+    // And this process holds no handle of the child any more.
+    expect(processHandles()).toBe(before)
     await expect(child.waitForType('never')).rejects.toThrow(/exited/)
   })
 

@@ -105,7 +105,9 @@ export class RuntimeProcess {
       this.#stderr = (this.#stderr + chunk).slice(-MAX_STDERR)
     })
     this.exited = new Promise((resolve) => {
-      this.#child.on('exit', (code, signal) => {
+      // 'close', not 'exit': it comes once the process has exited AND its stdio pipes are closed,
+      // so a resolved `exited` means this process holds nothing of the child any more.
+      this.#child.on('close', (code, signal) => {
         this.#exit = { code, signal }
         resolve(this.#exit)
         this.#failAll(new Error(`${this.#describe()} exited (code ${code}, signal ${signal})${this.#stderrTail()}`))
