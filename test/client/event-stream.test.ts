@@ -605,6 +605,16 @@ describe('createEventStream: for await', () => {
     expect(conn.getSnapshot().status).toBe('open')
   })
 
+  it('return() settles a next() that is still waiting, and detaches the iterator', async () => {
+    const s = await server((_req, res) => sseHead(res))
+    const conn = track(createEventStream(s.url))
+    const iterator = conn[Symbol.asyncIterator]()
+    const waiting = iterator.next()
+    await iterator.return?.()
+    expect(await waiting).toEqual({ done: true, value: undefined })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
   it('a loop over a connection that closes with an error throws that error', async () => {
     const s = await server((_req, res) => res.writeHead(404).end())
     const conn = createEventStream(s.url)

@@ -218,8 +218,13 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     else this.#iterators.add(sink)
     const finish = (): IteratorResult<TMessage, undefined> => {
       ended = true
+      failure = undefined
       this.#iterators.delete(sink)
       buffer.length = 0
+      // A next() still waiting (called without awaiting the previous one) must not hang forever.
+      const waiting = pending
+      pending = undefined
+      waiting?.resolve({ done: true, value: undefined })
       return { done: true, value: undefined }
     }
     return {
