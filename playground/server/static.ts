@@ -27,7 +27,14 @@ export function createStaticHandler(root: string): (req: IncomingMessage, res: S
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('Method not allowed')
       return
     }
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
+    let pathname: string
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
+    } catch {
+      // A malformed percent-escape (`/%E0%A4%A`) names no file: say so instead of a 500.
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('Malformed URL')
+      return
+    }
     let file = resolve(base, `.${sep}${normalize(pathname)}`)
     if (file !== base && !file.startsWith(base + sep)) {
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Forbidden')

@@ -55,7 +55,7 @@ function status(page: Page, testId: string): Promise<string | null> {
   return page.getByTestId(testId).getAttribute('data-status')
 }
 
-async function waitForStatus(page: Page, testId: string, expected: string | RegExp, timeout = 10_000): Promise<void> {
+async function waitForStatus(page: Page, testId: string, expected: string | RegExp, timeout = 20_000): Promise<void> {
   await page.waitForFunction(
     ([id, source]) => {
       const value = document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-status') ?? ''
@@ -66,7 +66,7 @@ async function waitForStatus(page: Page, testId: string, expected: string | RegE
   )
 }
 
-async function waitForNumber(page: Page, testId: string, atLeast: number, timeout = 10_000): Promise<void> {
+async function waitForNumber(page: Page, testId: string, atLeast: number, timeout = 20_000): Promise<void> {
   await page.waitForFunction(
     ([id, min]) => {
       const text = document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''
@@ -159,6 +159,10 @@ describe('playground (built, in Chromium)', () => {
     expect(firstRow).toBe('100,000')
     expect(await page.getByTestId('latest-rows').locator('tr').count()).toBe(10)
     expect(await numberIn(page, 'rows-per-second')).toBeGreaterThan(0)
+    // 100,000 messages, each reduced, but renders throttled (100 ms): a few hundred at most, not 100,000.
+    const renders = await numberIn(page, 'renders')
+    expect(renders).toBeGreaterThan(1)
+    expect(renders).toBeLessThan(1000)
     await page.screenshot({ path: join(screenshotDir, '3-big-data.png') })
     expect(errors).toEqual([])
   })

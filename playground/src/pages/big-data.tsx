@@ -1,5 +1,5 @@
 import { useNdjson } from '@sluice/react'
-import { type ReactElement, useEffect, useMemo, useState } from 'react'
+import { type ReactElement, useEffect, useMemo, useRef, useState } from 'react'
 import { ByteMeter, formatCount, meteredFetch, useBytes } from '../components/meter.js'
 import { Card, NetworkPanel, PageHeader, Stat, StatusBadge } from '../components/ui.js'
 
@@ -14,7 +14,6 @@ interface DataRow {
 
 interface LoadState {
   count: number
-  total: number
   /** The newest rows, newest first; bounded so memory does not grow with the stream. */
   latest: DataRow[]
   startedAt: number
@@ -25,7 +24,7 @@ const TOTAL = 100_000
 const LATEST = 10
 
 function initial(): LoadState {
-  return { count: 0, total: 0, latest: [], startedAt: 0, lastAt: 0 }
+  return { count: 0, latest: [], startedAt: 0, lastAt: 0 }
 }
 
 /** Runs for each of the 100,000 rows; renders are throttled separately (`throttle`). */
@@ -34,7 +33,6 @@ function reduceRows(state: LoadState, row: DataRow): LoadState {
   const latest = state.latest.length < LATEST ? [row, ...state.latest] : [row, ...state.latest.slice(0, LATEST - 1)]
   return {
     count: state.count + 1,
-    total: state.total + row.amount,
     latest,
     startedAt: state.count === 0 ? now : state.startedAt,
     lastAt: now,
@@ -80,6 +78,9 @@ export function BigDataPage(): ReactElement {
       info.error === undefined ? false : `/api/rows?count=${TOTAL}&run=${run}&after=${last?.id ?? 0}`,
   })
   const state = rows.data
+  // Counted during render on purpose: it is what throttling bounds (shown, and read by the e2e suite).
+  const renders = useRef(0)
+  renders.current++
   const done = state.count >= TOTAL
   const seconds = (state.lastAt - state.startedAt) / 1000
   const rate = seconds > 0 ? Math.round(state.count / seconds) : 0
@@ -93,8 +94,8 @@ export function BigDataPage(): ReactElement {
         title="Big data"
         tryThis={
           <span>
-            Press <strong>Load 100,000 rows</strong> and watch the frame rate: every row goes through the reducer, but
-            the table re-renders at most ten times a second, so scrolling and clicking stay smooth.
+            Press <strong>Load 100,000 rows</strong> and watch the render count: every row goes through the reducer, but
+            the page re-renders at most ten times a second, so scrolling and clicking stay smooth.
           </span>
         }
       >
@@ -141,8 +142,8 @@ export function BigDataPage(): ReactElement {
           <div className="stats">
             <Stat label="Rows / s" value={formatCount(rate)} testId="rows-per-second" />
             <Stat label="Elapsed" value={`${seconds.toFixed(2)} s`} />
-            <Stat label="Sum of amounts" value={`$${formatCount(Math.round(state.total))}`} />
-            <Stat label="UI frame rate" value={`${fps} fps`} testId="fps" tone={fps >= 30 ? 'ok' : 'bad'} />
+            <Stat label="UI frame rate" value={`${fps} fps`} testId="fps" />
+            <Stat label="Renders" value={formatCount(renders.current)} testId="renders" />
           </div>
           {rows.error && (
             <div className="alert alert-bad" role="alert">
