@@ -26,6 +26,23 @@ describe('readEventStream', () => {
     expect(await collect(readEventStream(new Response(null, { status: 204 })))).toEqual([])
   })
 
+  it('reads a Response or stream that is not an instance of the current globals (another realm, a polyfill)', async () => {
+    // @hono/node-server replaces globalThis.Response; a fetch() Response then fails `instanceof`.
+    const foreign = new Response('data: a\n\n')
+    const responseLike = { body: foreign.body, bodyUsed: false, headers: foreign.headers, status: 200 }
+    expect(await collect(readEventStream(responseLike as unknown as Response))).toEqual([
+      { event: 'message', data: 'a', id: '' },
+    ])
+    const { stream } = streamOf('data: b\n\n')
+    const streamLike = { getReader: () => stream.getReader(), locked: false }
+    expect(await collect(readEventStream(streamLike as unknown as ReadableStream<Uint8Array>))).toEqual([
+      { event: 'message', data: 'b', id: '' },
+    ])
+    await expect(collect(readEventStream({ body: 'nope' } as unknown as Response))).rejects.toThrow(
+      /expected a Response or a ReadableStream/,
+    )
+  })
+
   it('refuses a used body or a locked stream with a TypeError that says what to do', async () => {
     const response = new Response('data: a\n\n')
     await response.text()

@@ -104,7 +104,10 @@ export async function* parseChunks<T>(
 }
 
 function acquireReader(input: ByteInput, caller: string): ReadableStreamDefaultReader<Uint8Array | string> | undefined {
-  if (typeof Response !== 'undefined' && input instanceof Response) {
+  // Duck-typed, not `instanceof`: a Response or ReadableStream can come from another realm or from a
+  // polyfill that replaced the global (e.g. @hono/node-server swaps `globalThis.Response`), and is
+  // still a perfectly good body to read.
+  if (isResponseLike(input)) {
     if (input.bodyUsed) {
       throw new TypeError(`${caller}: the Response body was already read; pass a fresh Response (or response.clone()).`)
     }
@@ -112,13 +115,28 @@ function acquireReader(input: ByteInput, caller: string): ReadableStreamDefaultR
     if (input.body === null) return undefined
     return input.body.getReader()
   }
-  if (typeof ReadableStream !== 'undefined' && input instanceof ReadableStream) {
+  if (isReadableStream(input)) {
     if (input.locked) {
       throw new TypeError(`${caller}: the ReadableStream is locked by another reader; release it or tee() it first.`)
     }
     return (input as ReadableStream<Uint8Array | string>).getReader()
   }
   throw new TypeError(`${caller}: expected a Response or a ReadableStream<Uint8Array>, got ${describe(input)}.`)
+}
+
+function isReadableStream(value: unknown): value is ReadableStream<Uint8Array> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as ReadableStream).getReader === 'function' &&
+    typeof (value as ReadableStream).locked === 'boolean'
+  )
+}
+
+function isResponseLike(value: unknown): value is Response {
+  if (typeof value !== 'object' || value === null || isReadableStream(value)) return false
+  const { body, bodyUsed } = value as Response
+  return typeof bodyUsed === 'boolean' && (body === null || isReadableStream(body))
 }
 
 function toBytes(chunk: unknown, encoder: StringChunkEncoder, caller: string): Uint8Array {
