@@ -1,6 +1,7 @@
 import { createServer } from 'node:http'
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
 import { createSocket, HttpError, LimitExceededError, TimeoutError, ValidationError } from '@sluice/client'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocket, type WebSocketServer } from 'ws'
 import { z } from 'zod'
@@ -185,6 +186,33 @@ describe('createSocket', () => {
     expect(errors[0]).toBeInstanceOf(ValidationError)
     expect(errors[1]).toBeInstanceOf(ValidationError)
     expect(socket.getSnapshot().status).toBe('open')
+  })
+
+  it('keeps arrival order with an async schema, and a throwing schema is a ValidationError', async () => {
+    const { url } = await server((wss) =>
+      wss.on('connection', (ws) => {
+        for (const n of [0, 1, 2, -1, 3]) ws.send(JSON.stringify(n))
+      }),
+    )
+    // Later messages validate faster: without serialising, they would overtake earlier ones.
+    const slowFirst: StandardSchemaV1<unknown, number> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value) => {
+          if (value === -1) throw new Error('validator crashed')
+          return new Promise((resolve) =>
+            setTimeout(() => resolve({ value: value as number }), 30 - Number(value) * 10),
+          )
+        },
+      },
+    }
+    const errors: unknown[] = []
+    const socket = createSocket(url, { WebSocket, schema: slowFirst, onError: (e) => errors.push(e) })
+    cleanup.push(socket.close)
+    expect(await nextMessages(socket, 4)).toEqual([0, 1, 2, 3])
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/validator crashed/) })
   })
 
   it('stops with HttpError when the upgrade is refused with 401', async () => {

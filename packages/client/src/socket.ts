@@ -186,8 +186,9 @@ class SocketConnectionImpl<TReceive, TSend>
         let settled = false
         let pingTimer: ReturnType<typeof setInterval> | undefined
         let pongTimer: ReturnType<typeof setTimeout> | undefined
-        // One async validation at a time keeps messages in order when a schema is async.
-        let pending: Promise<void> | undefined
+        // Once a schema answered asynchronously, messages go through this chain, one at a time, so
+        // they are delivered in the order they arrived.
+        let chain: Promise<void> | undefined
 
         const cleanup = () => {
           socket.removeEventListener('open', onOpen)
@@ -223,11 +224,20 @@ class SocketConnectionImpl<TReceive, TSend>
             }, heartbeat.interval)
           }
         }
+        const pong = (value: TReceive): boolean => {
+          try {
+            return isPong?.(value) === true
+          } catch (error) {
+            // A broken isPong must not take the socket down: the message is delivered instead.
+            context.reportError(toSluiceError(error))
+            return false
+          }
+        }
         const handle = (raw: string | ArrayBuffer | Blob): void | Promise<void> => {
           const decoded = decode<TReceive>(raw, parse, options.schema)
           const apply = (result: Awaited<typeof decoded>) => {
             if (!result.ok) context.reportError(result.error)
-            else if (!isPong?.(result.value)) context.deliver(result.value, result.value)
+            else if (!pong(result.value)) context.deliver(result.value, result.value)
           }
           if (decoded instanceof Promise) return decoded.then(apply)
           apply(decoded)
@@ -236,17 +246,12 @@ class SocketConnectionImpl<TReceive, TSend>
           clearTimeout(pongTimer)
           pongTimer = undefined
           const raw = event.data as string | ArrayBuffer | Blob
-          if (pending) {
-            pending = pending.then(() => handle(raw))
+          if (chain) {
+            chain = chain.then(() => handle(raw))
             return
           }
           const result = handle(raw)
-          if (result instanceof Promise) {
-            const chained = result.then(() => {
-              if (pending === chained) pending = undefined
-            })
-            pending = chained
-          }
+          if (result instanceof Promise) chain = result
         }
         const onClose = (event: CloseEvent) => {
           closeEvent = event

@@ -41,8 +41,22 @@ export function decode<T>(
     }
   }
   if (!schema) return { ok: true, value: value as T }
-  const result = schema['~standard'].validate(value)
-  return result instanceof Promise ? result.then((r) => fromResult(r, event)) : fromResult(result, event)
+  // A validator that throws (or rejects) is a failed validation too, never a broken stream.
+  const failed = (cause: unknown): Decoded<T> => {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    const message = `Schema validation threw${event ? ` on event "${event}"` : ''}: ${reason}`
+    return {
+      ok: false,
+      error: new ValidationError(message, [{ message: reason }], { cause, ...(event === undefined ? {} : { event }) }),
+    }
+  }
+  let result: StandardSchemaV1.Result<T> | Promise<StandardSchemaV1.Result<T>>
+  try {
+    result = schema['~standard'].validate(value)
+  } catch (cause) {
+    return failed(cause)
+  }
+  return result instanceof Promise ? result.then((r) => fromResult(r, event), failed) : fromResult(result, event)
 }
 
 function fromResult<T>(result: StandardSchemaV1.Result<T>, event: string | undefined): Decoded<T> {
