@@ -229,6 +229,38 @@ describe('createSocket', () => {
     expect(closed.error).toMatchObject({ status: 401 })
   })
 
+  it('offers subprotocols and delivers binary frames as ArrayBuffer by default', async () => {
+    const { url } = await server((wss) => {
+      wss.options.handleProtocols = (protocols) => (protocols.has('v2') ? 'v2' : false)
+      wss.on('connection', (ws) => ws.send(JSON.stringify(ws.protocol), () => ws.send(Buffer.from([1, 2, 3]))))
+    })
+    const socket = createSocket(url, { WebSocket, protocols: ['v1', 'v2'] })
+    cleanup.push(socket.close)
+    const [protocol, binary] = await nextMessages(socket, 2)
+    expect(protocol).toBe('v2')
+    expect(binary).toBeInstanceOf(ArrayBuffer)
+    expect([...new Uint8Array(binary as ArrayBuffer)]).toEqual([1, 2, 3])
+  })
+
+  it('custom parse and serialize replace JSON', async () => {
+    const received = new Inbox<string>()
+    const { url } = await server((wss) =>
+      wss.on('connection', (ws) => {
+        ws.on('message', (d) => received.push(String(d)))
+        ws.send('plain text')
+      }),
+    )
+    const socket = createSocket<string, string>(url, {
+      WebSocket,
+      parse: (data) => String(data).toUpperCase(),
+      serialize: (text) => `<${text}>`,
+    })
+    cleanup.push(socket.close)
+    expect(await nextMessage(socket)).toBe('PLAIN TEXT')
+    socket.send('hi')
+    expect(await received.waitFor(1)).toEqual(['<hi>'])
+  })
+
   it('takes a URL provider function', async () => {
     const { url } = await server(echo)
     const socket = createSocket(async () => new URL(url), { WebSocket })
