@@ -108,8 +108,12 @@ export class RuntimeProcess {
       // 'close', not 'exit': it comes once the process has exited AND its stdio pipes are closed,
       // so a resolved `exited` means this process holds nothing of the child any more.
       this.#child.on('close', (code, signal) => {
-        this.#exit = { code, signal }
-        resolve(this.#exit)
+        const exit = { code, signal }
+        this.#exit = exit
+        // Node closes the child's process handle with uv_close, whose callback runs in the close
+        // phase of the current loop turn, after this event. A 0 ms timer runs in the next turn, so
+        // once `exited` resolves this process holds no handle of the child at all.
+        setTimeout(() => resolve(exit), 0)
         this.#failAll(new Error(`${this.#describe()} exited (code ${code}, signal ${signal})${this.#stderrTail()}`))
       })
       this.#child.on('error', (error) => {
@@ -171,7 +175,10 @@ export class RuntimeProcess {
    * the exit. Safe to call twice or after the child exited on its own.
    */
   async close(): Promise<void> {
-    if (this.#exit) return
+    if (this.#exit) {
+      await this.exited
+      return
+    }
     this.#signalGroup('SIGTERM')
     const killer = setTimeout(() => this.#signalGroup('SIGKILL'), 5_000)
     await this.exited
