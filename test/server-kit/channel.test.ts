@@ -165,6 +165,32 @@ describe('createChannel', () => {
     await exact.return()
   })
 
+  it('decides about a gap when subscribe() is called: trimming before the first next() is no gap', async () => {
+    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 1, firstId: 1 }) })
+    channel.publish(1)
+    const subscription = channel.subscribe({ lastEventId: '1' })
+    // Message 1 leaves the one-message history, but the subscriber registered before 2 and 3 existed.
+    channel.publish(2)
+    channel.publish(3)
+    expect(ids(await take(subscription, 2))).toEqual(['2', '3'])
+    await subscription.return()
+  })
+
+  it('sends the gap signal right before the message that follows it, with that message as nextId', async () => {
+    const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 2, firstId: 1 }) })
+    for (let n = 1; n <= 5; n++) channel.publish(n)
+    const subscription = channel.subscribe({ lastEventId: '1' })
+    channel.publish(6)
+    const events = await take(subscription, 4)
+    expect(events).toEqual([
+      { event: GAP_EVENT, data: { lastEventId: '1', reason: 'trimmed', nextId: '4' } },
+      { id: '4', data: 4 },
+      { id: '5', data: 5 },
+      { id: '6', data: 6 },
+    ])
+    await subscription.return()
+  })
+
   it('signals a gap with nextId null when no history is retained, then delivers live messages', async () => {
     const channel = createChannel<number>({ store: createMemoryStore({ maxSize: 0, firstId: 1 }) })
     channel.publish(1)

@@ -1,5 +1,12 @@
 import { SluiceError } from '@sluice/client'
-import type { ChannelGapReason, ChannelMessage, ChannelMessageInit, ChannelStore, SyncChannelStore } from './store.js'
+import type {
+  ChannelGapReason,
+  ChannelMessage,
+  ChannelMessageInit,
+  ChannelStore,
+  ChannelStoreRead,
+  SyncChannelStore,
+} from './store.js'
 import { createMemoryStore } from './store.js'
 
 /**
@@ -228,7 +235,23 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
       lastEventId === undefined,
     )
     if (this.#closed) subscriber.end(false)
-    return subscription(subscriber, this.#replay(subscriber, lastEventId))
+    // The first replay read starts now, with the registration. On a synchronous store (the
+    // default) both happen in the same instant, so the read sees exactly what the live queue will
+    // not: a gap it reports is a real one. (On an asynchronous store appends may land between the
+    // two, so a gap signal is conservative: something may have been missed.)
+    let firstRead: ChannelStoreRead<T> | Promise<ChannelStoreRead<T>> | undefined
+    if (lastEventId !== undefined && !subscriber.ended) {
+      try {
+        firstRead = this.#store.readAfter(lastEventId, this.#pageSize)
+      } catch (error) {
+        subscriber.end(false)
+        throw error
+      }
+      // A rejection is surfaced by the replay's `await`; this only keeps it from being reported as
+      // unhandled when the subscription is returned before it is ever read.
+      if (firstRead instanceof Promise) firstRead.catch(() => undefined)
+    }
+    return subscription(subscriber, this.#replay(subscriber, lastEventId, firstRead))
   }
 
   /**
@@ -237,26 +260,38 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
    * queue; with an asynchronous store a read may also contain some of them, and a message may reach
    * a read before the fan-out. So the replay stops at the first message already queued, and the
    * queue drops (now and later) every id up to the last one replayed: no gap, no duplicate, whatever
-   * the store's timing.
+   * the store's timing. A gap signal is sent just before the first message that follows it, so its
+   * `nextId` is the id actually delivered next.
    */
-  async *#replay(subscriber: Subscriber<T>, lastEventId: string | undefined): AsyncGenerator<ChannelEvent<T>, void> {
+  async *#replay(
+    subscriber: Subscriber<T>,
+    lastEventId: string | undefined,
+    firstRead: ChannelStoreRead<T> | Promise<ChannelStoreRead<T>> | undefined,
+  ): AsyncGenerator<ChannelEvent<T>, void> {
     try {
       if (lastEventId !== undefined) {
         let cursor = lastEventId
         // The highest id this subscriber has, for dropping duplicates; an id the store did not
         // recognise cannot be compared with anything.
         let delivered: string | undefined = lastEventId
-        read: while (!subscriber.ended) {
-          const page = await this.#store.readAfter(cursor, this.#pageSize)
+        let gap: { lastEventId: string; reason: ChannelGapReason } | undefined
+        let read = firstRead
+        replay: while (!subscriber.ended) {
+          const page = await (read ?? this.#store.readAfter(cursor, this.#pageSize))
+          read = undefined
           if (subscriber.ended) return
           if (page.gap !== undefined) {
             if (delivered === lastEventId) delivered = undefined
-            yield gapMessage(cursor, page.gap, page.messages[0]?.id ?? null)
-            if (subscriber.ended) return
+            gap ??= { lastEventId: cursor, reason: page.gap }
           }
           for (const message of page.messages) {
             const firstLive = subscriber.firstLiveId()
-            if (firstLive !== undefined && this.#store.compare(message.id, firstLive) >= 0) break read
+            if (firstLive !== undefined && this.#store.compare(message.id, firstLive) >= 0) break replay
+            if (gap !== undefined) {
+              yield gapMessage(gap.lastEventId, gap.reason, message.id)
+              gap = undefined
+              if (subscriber.ended) return
+            }
             yield message
             cursor = delivered = message.id
             if (subscriber.ended) return
@@ -266,6 +301,10 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
           if (page.messages.length < this.#pageSize) break
         }
         subscriber.goLive(delivered)
+        if (gap !== undefined) {
+          // Told at once, even when no message follows yet, so a client can refetch its state now.
+          yield gapMessage(gap.lastEventId, gap.reason, subscriber.firstLiveId() ?? null)
+        }
       }
       for (;;) {
         const message = subscriber.take()
