@@ -308,6 +308,20 @@ describe('createEventStream: idle timeout', () => {
     expect(requests[1]?.headers['last-event-id']).toBe('1')
   })
 
+  it('also bounds the wait for the response headers', async () => {
+    const s = await server((_req, res, n) => {
+      // Request 1 is accepted and never answered at all.
+      if (n === 2) {
+        sseHead(res)
+        res.write('data: answered\n\n')
+      }
+    })
+    const conn = track(createEventStream(s.url, { idleTimeout: 100, retry: fast }))
+    const waiting = await waitForStatus(conn, 'reconnecting')
+    expect(waiting.error).toMatchObject({ code: 'TIMEOUT', timeout: 'idleTimeout' })
+    expect(await nextMessage(conn)).toMatchObject({ data: 'answered' })
+  })
+
   it('keepalive comments keep a slow stream alive', async () => {
     const s = await server((_req, res) => {
       sseHead(res)

@@ -38,8 +38,9 @@ export interface StreamRequestOptions {
    */
   retryNonIdempotent?: boolean
   /**
-   * Reconnect a stream silent (no byte at all, keepalive comments included) for this many ms, with a
-   * `TimeoutError` (`timeout: 'idleTimeout'`) on the snapshot meanwhile. `false` turns it off.
+   * Reconnect a stream silent for this many ms (no byte at all: keepalive comments count as
+   * activity; the wait for the response headers counts as silence), with a `TimeoutError`
+   * (`timeout: 'idleTimeout'`) on the snapshot meanwhile. `false` turns it off.
    */
   idleTimeout?: number | false
 }
@@ -238,33 +239,34 @@ export async function runHttpAttempt(attempt: HttpAttempt): Promise<AttemptEnd> 
   const onAbort = () => local.abort(attempt.signal.reason)
   if (attempt.signal.aborted) local.abort(attempt.signal.reason)
   else attempt.signal.addEventListener('abort', onAbort, { once: true })
-  let idle: IdleTimer | undefined
+  // The idle timer runs from the request on: a server that accepts the connection but never sends
+  // its headers is as silent as one that stops mid-stream (undici would wait 5 minutes for them).
+  const idle =
+    attempt.idleTimeout === false
+      ? undefined
+      : new IdleTimer(attempt.idleTimeout, (error) => {
+          idleError = error
+          local.abort(error)
+        })
   try {
     let response: Response
     try {
       response = await attempt.fetch(attempt.url, { ...attempt.init, signal: local.signal })
     } catch (error) {
-      return { type: 'retry', error: networkError(error) }
+      return { type: 'retry', error: idleError ?? networkError(error) }
     }
     const rejected = classifyResponse(response, attempt.accepted)
     if (rejected) return rejected
     if (local.signal.aborted) {
       // Dropped while the headers arrived: release the body, the outcome is ignored anyway.
       response.body?.cancel().catch(() => undefined)
-      return { type: 'retry' }
+      return { type: 'retry', error: idleError }
     }
     attempt.onOpen()
     // A 2xx without a body is a stream that ended at once.
     if (response.body === null) return { type: 'retry' }
-    let body: ReadableStream<Uint8Array> = response.body
-    if (attempt.idleTimeout !== false) {
-      const timer = new IdleTimer(attempt.idleTimeout, (error) => {
-        idleError = error
-        local.abort(error)
-      })
-      idle = timer
-      body = tap(body, () => timer.touch())
-    }
+    idle?.touch()
+    const body: ReadableStream<Uint8Array> = idle ? tap(response.body, () => idle.touch()) : response.body
     try {
       const ended = await attempt.read(body, local.signal)
       if (idleError) return { type: 'retry', error: idleError }
