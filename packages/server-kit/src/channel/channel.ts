@@ -129,12 +129,22 @@ const DEFAULT_REPLAY_PAGE_SIZE = 100
  * app.get('/chat', (req, res) =>
  *   sendEventStream(req, res, ({ lastEventId, signal }) => chat.subscribe({ lastEventId, signal })),
  * )
- * chat.publish({ user: 'ada', text: 'hi' }, { event: 'chat' }) // "1"
+ * chat.publish({ user: 'ada', text: 'hi' }, { event: 'chat' }) // the id, e.g. "1763775123456000"
  * ```
  */
 export function createChannel<T = unknown>(
   options?: ChannelOptions<T> & { store?: SyncChannelStore<T> },
 ): Channel<T, string>
+/**
+ * A channel on an asynchronous store (e.g. `@sluice/server-kit/redis`): `publish` returns a promise
+ * of the id, which rejects when the store cannot append.
+ *
+ * @example
+ * ```ts
+ * const chat = createChannel({ store: createRedisStore({ client, key: 'chat' }) })
+ * const id = await chat.publish({ text: 'hi' })
+ * ```
+ */
 export function createChannel<T = unknown>(
   options: ChannelOptions<T> & { store: ChannelStore<T> },
 ): Channel<T, Promise<string>>
