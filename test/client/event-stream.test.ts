@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   ContentTypeError,
@@ -585,8 +586,21 @@ describe('createEventStream: lifecycle', () => {
     const conn = track(createEventStream(s.url, { retry: { initialDelay: 60_000, jitter: false } }))
     await waitForStatus(conn, 'reconnecting')
     const message = nextMessage(conn)
+    expect(getEventListeners(fakeWindow, 'online')).toHaveLength(1)
     fakeWindow.dispatchEvent(new Event('online'))
     expect(await message).toMatchObject({ data: 'back' })
+    conn.close()
+    expect(getEventListeners(fakeWindow, 'online')).toHaveLength(0)
+  })
+
+  it('close() removes its listener from the abort signal', async () => {
+    const s = await server((_req, res) => sseHead(res))
+    const controller = new AbortController()
+    const conn = createEventStream(s.url, { signal: controller.signal })
+    await waitForStatus(conn, 'open')
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    conn.close()
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 })
 
