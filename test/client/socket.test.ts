@@ -261,6 +261,30 @@ describe('createSocket', () => {
     expect(await received.waitFor(1)).toEqual(['<hi>'])
   })
 
+  it('reconnect() replaces an open socket at once; close() right after creation opens nothing', async () => {
+    const connections = new Inbox<number>()
+    const closedCodes = new Inbox<number>()
+    const { url } = await server((wss) =>
+      wss.on('connection', (ws) => {
+        connections.push(connections.items.length + 1)
+        ws.on('close', (code) => closedCodes.push(code))
+        ws.send(JSON.stringify(connections.items.length))
+      }),
+    )
+    const socket = createSocket<number>(url, { WebSocket })
+    cleanup.push(socket.close)
+    expect(await nextMessage(socket)).toBe(1)
+    const second = nextMessage(socket)
+    socket.reconnect()
+    expect(await second).toBe(2)
+    expect(await closedCodes.waitFor(1)).toEqual([1000])
+    expect(socket.getSnapshot()).toMatchObject({ status: 'open', attempt: 0 })
+
+    const stillborn = createSocket(url, { WebSocket })
+    stillborn.close()
+    expect(stillborn.getSnapshot().status).toBe('closed')
+  })
+
   it('takes a URL provider function', async () => {
     const { url } = await server(echo)
     const socket = createSocket(async () => new URL(url), { WebSocket })
