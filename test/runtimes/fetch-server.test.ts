@@ -1,7 +1,7 @@
 import { createEventStream, createNdjsonStream, readEventStream, readNdjson } from '@sluice/client'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fixture, type Runtime, type RuntimeServer, runtimes, startServer, until } from './harness.js'
+import { fixture, type Runtime, type RuntimeServer, runtimes, startServer } from './harness.js'
 
 /**
  * server-kit's Fetch path (`eventStreamResponse`, `ndjsonResponse`, `createChannel`), built, served
@@ -50,26 +50,38 @@ function resumedFrom(server: RuntimeServer, token: string): (string | null)[] {
     .map((event) => event.lastEventId as string | null)
 }
 
-/** Resolves when `count()` reaches `n`; `onProgress` is called by the consumer on every message. */
-function counter(n: number, timeout = 20_000) {
+/** Counts messages as a listener receives them; `reached(n)` resolves once `n` have arrived. */
+function progress(timeout = 20_000) {
   let seen = 0
-  let resolve!: () => void
-  const reached = new Promise<void>((r) => {
-    resolve = r
-  })
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const bounded = Promise.race([
-    reached,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`only ${seen} of ${n} messages within ${timeout} ms`)), timeout)
-    }),
-  ]).finally(() => clearTimeout(timer))
+  const waiters = new Set<{ n: number; resolve: () => void }>()
   return {
     bump(): void {
       seen += 1
-      if (seen >= n) resolve()
+      for (const waiter of waiters) {
+        if (seen >= waiter.n) {
+          waiters.delete(waiter)
+          waiter.resolve()
+        }
+      }
     },
-    wait: () => bounded,
+    reached(n: number): Promise<void> {
+      if (seen >= n) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        const waiter = {
+          n,
+          resolve: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        }
+        // Bounded: a client that stops receiving fails the test with the count it reached.
+        const timer = setTimeout(() => {
+          waiters.delete(waiter)
+          reject(new Error(`only ${seen} of ${n} messages within ${timeout} ms`))
+        }, timeout)
+        waiters.add(waiter)
+      })
+    },
   }
 }
 
@@ -86,18 +98,18 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
     // `retry=20`: server-kit sends `retry: 20` first, so the EventSource reconnects in 20 ms, not 3 s.
     const source = new EventSource(`${server.url}/sse?channel=${channel}&token=${channel}&dropAfter=4&retry=20`)
     const received: { data: string; lastEventId: string }[] = []
-    const all = counter(15)
+    const arrived = progress()
     source.onmessage = (event) => {
       received.push({ data: event.data, lastEventId: event.lastEventId })
-      all.bump()
+      arrived.bump()
     }
     try {
       await server.process.waitForType('subscribed', { token: channel })
       const ids = await publish(server, channel, range(1, 10))
       // Published in two rounds: the second goes to whichever connection is current, live.
-      await until(async () => (received.length >= 10 ? true : undefined), { what: '10 messages' })
+      await arrived.reached(10)
       ids.push(...(await publish(server, channel, range(11, 15))))
-      await all.wait()
+      await arrived.reached(15)
 
       expect(received.map((m) => m.data)).toEqual(range(1, 15).map(String))
       expect(received.map((m) => m.lastEventId)).toEqual(ids)
@@ -108,7 +120,8 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
     }
     // The client left: the source's `finally` ran and the channel has no subscriber left.
     await server.process.waitFor((e) => e.type === 'finally' && e.token === channel && e.sent === 3)
-    await until(async () => ((await subscriberCount(server, channel)) === 0 ? true : undefined))
+    // The source's finally runs after the subscription's return(), which removes the subscriber.
+    expect(await subscriberCount(server, channel)).toBe(0)
   })
 
   it('eventStreamResponse + channel -> createEventStream: resumes after every server drop with no gap and no duplicate', async () => {
@@ -118,17 +131,17 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
       retry: { initialDelay: 10, maxDelay: 50 },
     })
     const received: { data: string; id: string }[] = []
-    const all = counter(15)
+    const arrived = progress()
     connection.listen((message) => {
       received.push({ data: message.data, id: message.id })
-      all.bump()
+      arrived.bump()
     })
     try {
       await server.process.waitForType('subscribed', { token: channel })
       const ids = await publish(server, channel, range(1, 10))
-      await until(async () => (received.length >= 10 ? true : undefined), { what: '10 messages' })
+      await arrived.reached(10)
       ids.push(...(await publish(server, channel, range(11, 15))))
-      await all.wait()
+      await arrived.reached(15)
 
       expect(received.map((m) => m.data)).toEqual(range(1, 15).map(String))
       expect(received.map((m) => m.id)).toEqual(ids)
@@ -139,7 +152,8 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
     }
     expect(connection.getSnapshot().status).toBe('closed')
     await server.process.waitFor((e) => e.type === 'finally' && e.token === channel && e.sent === 3)
-    await until(async () => ((await subscriberCount(server, channel)) === 0 ? true : undefined))
+    // The source's finally runs after the subscription's return(), which removes the subscriber.
+    expect(await subscriberCount(server, channel)).toBe(0)
   })
 
   it('eventStreamResponse + channel -> readEventStream over fetch, resuming with Last-Event-ID', async () => {
@@ -207,17 +221,17 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
       resume: (last) => (last ? `${base}&lastEventId=${encodeURIComponent(last.id)}` : base),
     })
     const received: { id: string; data: number }[] = []
-    const all = counter(15)
+    const arrived = progress()
     connection.listen((item) => {
       received.push(item)
-      all.bump()
+      arrived.bump()
     })
     try {
       await server.process.waitForType('subscribed', { token: channel })
       const ids = await publish(server, channel, range(1, 10))
-      await until(async () => (received.length >= 10 ? true : undefined), { what: '10 items' })
+      await arrived.reached(10)
       ids.push(...(await publish(server, channel, range(11, 15))))
-      await all.wait()
+      await arrived.reached(15)
 
       expect(received.map((item) => item.data)).toEqual(range(1, 15))
       expect(received.map((item) => item.id)).toEqual(ids)
@@ -227,7 +241,8 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
     }
     expect(connection.getSnapshot().status).toBe('closed')
     await server.process.waitFor((e) => e.type === 'finally' && e.token === channel && e.sent === 3)
-    await until(async () => ((await subscriberCount(server, channel)) === 0 ? true : undefined))
+    // The source's finally runs after the subscription's return(), which removes the subscriber.
+    expect(await subscriberCount(server, channel)).toBe(0)
   })
 
   describe('disconnect: the source finally runs when the client goes away', () => {

@@ -308,21 +308,3 @@ export async function startServer(
     throw error
   }
 }
-
-/**
- * Polls `check` until it returns something other than `undefined`, bounded in time. For state
- * that lives in another process and has no event to wait on (e.g. a subscriber count behind an
- * HTTP endpoint); each poll is a real round trip, never a blind sleep.
- */
-export async function until<T>(
-  check: () => Promise<T | undefined>,
-  { timeout = 10_000, interval = 20, what = 'the condition' } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeout
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeout} ms`)
-    await new Promise((resolve) => setTimeout(resolve, interval))
-  }
-}
