@@ -141,70 +141,27 @@ const scenario = fc.integer({ min: 1, max: 4 }).chain((subscribers) =>
   }),
 )
 
+/**
+ * A bound for the whole property (200 runs of at most 60 steps, each awaited step bounded by 2 s):
+ * a few seconds alone, more when every test file runs in parallel on a loaded machine.
+ */
+const PROPERTY_TIMEOUT = 60_000
+
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 describe('channel property', () => {
-  it('subscribers that disconnect at random points and resume from their last id together receive exactly the published sequence', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async ({ subscribers, steps, maxQueue, replayPageSize, store, pauses, settle }) => {
-        const channel: Channel<number, string | Promise<string>> =
-          store === 'memory'
-            ? createChannel<number>({ maxQueue, replayPageSize })
-            : createChannel<number>({
-                maxQueue,
-                replayPageSize,
-                store: createAsyncStore(pauses, store === 'async-watch'),
-              })
-        const published = new Map<string, number>()
-        const publishing: Promise<unknown>[] = []
-        const publish = (n: number) => {
-          const id = channel.publish(n)
-          if (typeof id === 'string') published.set(id, n)
-          else publishing.push(id.then((value) => published.set(value, n)))
-        }
-        publish(0)
-        await Promise.all(publishing)
-        const seed = [...published.keys()][0]!
-        const clients = Array.from({ length: subscribers }, () => new Client(channel, seed))
-
-        let n = 1
-        for (const [index, step] of steps.entries()) {
-          if (step.kind === 'publish') publish(n++)
-          else if (step.kind === 'drop') await within(clients[step.who]!.drop(), 2000)
-          // Not awaited: the request stays outstanding while the test goes on, like a pump's pull.
-          else void clients[step.who]!.pull()
-          for (let i = settle[index % settle.length]!; i > 0; i--) await turn()
-        }
-        await Promise.all(publishing)
-        const expected = [...published.entries()]
-          .filter(([id]) => id !== seed)
-          .sort(([a], [b]) => Number(a) - Number(b))
-          .map(([id, data]) => ({ id, data }))
-        for (const client of clients) {
-          while (client.received.length < expected.length) await within(client.pull(), 2000)
-          expect(client.received).toEqual(expected)
-          await client.drop()
-        }
-        channel.close()
-        expect(channel.subscriberCount).toBe(0)
-      }),
-      { numRuns: 300 },
-    )
-  })
-
-  it('with a short history, no message is ever missed silently: every hole in what a subscriber receives follows a gap signal', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        scenario,
-        fc.integer({ min: 1, max: 6 }),
-        async ({ subscribers, steps, maxQueue, replayPageSize, store, pauses, settle }, historySize) => {
+  it(
+    'subscribers that disconnect at random points and resume from their last id together receive exactly the published sequence',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(scenario, async ({ subscribers, steps, maxQueue, replayPageSize, store, pauses, settle }) => {
           const channel: Channel<number, string | Promise<string>> =
             store === 'memory'
-              ? createChannel<number>({ maxQueue, replayPageSize, store: createMemoryStore({ maxSize: historySize }) })
+              ? createChannel<number>({ maxQueue, replayPageSize })
               : createChannel<number>({
                   maxQueue,
                   replayPageSize,
-                  store: createAsyncStore(pauses, store === 'async-watch', historySize),
+                  store: createAsyncStore(pauses, store === 'async-watch'),
                 })
           const published = new Map<string, number>()
           const publishing: Promise<unknown>[] = []
@@ -216,48 +173,109 @@ describe('channel property', () => {
           publish(0)
           await Promise.all(publishing)
           const seed = [...published.keys()][0]!
-          const clients = Array.from({ length: subscribers }, () => new Client(channel, seed, true))
+          const clients = Array.from({ length: subscribers }, () => new Client(channel, seed))
 
           let n = 1
           for (const [index, step] of steps.entries()) {
             if (step.kind === 'publish') publish(n++)
             else if (step.kind === 'drop') await within(clients[step.who]!.drop(), 2000)
+            // Not awaited: the request stays outstanding while the test goes on, like a pump's pull.
             else void clients[step.who]!.pull()
             for (let i = settle[index % settle.length]!; i > 0; i--) await turn()
           }
           await Promise.all(publishing)
-          const lastId = String(Math.max(...[...published.keys()].map(Number)))
+          const expected = [...published.entries()]
+            .filter(([id]) => id !== seed)
+            .sort(([a], [b]) => Number(a) - Number(b))
+            .map(([id, data]) => ({ id, data }))
           for (const client of clients) {
-            // Until it holds the last message (nothing to wait for when only the seed was published).
-            while (lastId !== seed && client.received.at(-1)?.id !== lastId) await within(client.pull(), 2000)
-            let previous = Number(seed)
-            let gap: ChannelGapMessage | undefined
-            for (const event of client.log) {
-              if (event.id === undefined) {
-                // The signal names the id the subscriber resumed from.
-                expect(event.data.lastEventId).toBe(String(previous))
-                gap = event
-                continue
-              }
-              expect(published.get(event.id)).toBe(event.data)
-              const id = Number(event.id)
-              if (gap === undefined) expect(id).toBe(previous + 1)
-              else {
-                // A gap signal may be conservative (the history was trimmed while a replay read
-                // it, but the live queue had the messages): what follows is still in order.
-                expect(id).toBeGreaterThan(previous)
-                if (gap.data.nextId !== null) expect(event.id).toBe(gap.data.nextId)
-              }
-              previous = id
-              gap = undefined
-            }
+            while (client.received.length < expected.length) await within(client.pull(), 2000)
+            expect(client.received).toEqual(expected)
             await client.drop()
           }
           channel.close()
           expect(channel.subscriberCount).toBe(0)
-        },
-      ),
-      { numRuns: 300 },
-    )
-  })
+        }),
+        { numRuns: 200 },
+      )
+    },
+    PROPERTY_TIMEOUT,
+  )
+
+  it(
+    'with a short history, no message is ever missed silently: every hole in what a subscriber receives follows a gap signal',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          scenario,
+          fc.integer({ min: 1, max: 6 }),
+          async ({ subscribers, steps, maxQueue, replayPageSize, store, pauses, settle }, historySize) => {
+            const channel: Channel<number, string | Promise<string>> =
+              store === 'memory'
+                ? createChannel<number>({
+                    maxQueue,
+                    replayPageSize,
+                    store: createMemoryStore({ maxSize: historySize }),
+                  })
+                : createChannel<number>({
+                    maxQueue,
+                    replayPageSize,
+                    store: createAsyncStore(pauses, store === 'async-watch', historySize),
+                  })
+            const published = new Map<string, number>()
+            const publishing: Promise<unknown>[] = []
+            const publish = (n: number) => {
+              const id = channel.publish(n)
+              if (typeof id === 'string') published.set(id, n)
+              else publishing.push(id.then((value) => published.set(value, n)))
+            }
+            publish(0)
+            await Promise.all(publishing)
+            const seed = [...published.keys()][0]!
+            const clients = Array.from({ length: subscribers }, () => new Client(channel, seed, true))
+
+            let n = 1
+            for (const [index, step] of steps.entries()) {
+              if (step.kind === 'publish') publish(n++)
+              else if (step.kind === 'drop') await within(clients[step.who]!.drop(), 2000)
+              else void clients[step.who]!.pull()
+              for (let i = settle[index % settle.length]!; i > 0; i--) await turn()
+            }
+            await Promise.all(publishing)
+            const lastId = String(Math.max(...[...published.keys()].map(Number)))
+            for (const client of clients) {
+              // Until it holds the last message (nothing to wait for when only the seed was published).
+              while (lastId !== seed && client.received.at(-1)?.id !== lastId) await within(client.pull(), 2000)
+              let previous = Number(seed)
+              let gap: ChannelGapMessage | undefined
+              for (const event of client.log) {
+                if (event.id === undefined) {
+                  // The signal names the id the subscriber resumed from.
+                  expect(event.data.lastEventId).toBe(String(previous))
+                  gap = event
+                  continue
+                }
+                expect(published.get(event.id)).toBe(event.data)
+                const id = Number(event.id)
+                if (gap === undefined) expect(id).toBe(previous + 1)
+                else {
+                  // A gap signal may be conservative (the history was trimmed while a replay read
+                  // it, but the live queue had the messages): what follows is still in order.
+                  expect(id).toBeGreaterThan(previous)
+                  if (gap.data.nextId !== null) expect(event.id).toBe(gap.data.nextId)
+                }
+                previous = id
+                gap = undefined
+              }
+              await client.drop()
+            }
+            channel.close()
+            expect(channel.subscriberCount).toBe(0)
+          },
+        ),
+        { numRuns: 200 },
+      )
+    },
+    PROPERTY_TIMEOUT,
+  )
 })
