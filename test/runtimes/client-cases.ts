@@ -121,16 +121,16 @@ export const parseCases: readonly ParseCase[] = [
     expected: ok([message('a\uFFFDb')]),
   },
   {
-    // The oversized message comes first: whether a complete message that arrived in the same
-    // chunk before an oversized one is still delivered is the parser's choice, not this suite's.
+    // Like NDJSON: every complete message before the oversized one is delivered first, even when
+    // both arrive in the same chunk, then the error names the limit.
     name: 'sse-max-message-size',
     kind: 'sse',
-    bytes: text(`data: ${'x'.repeat(4096)}\n\ndata: never\n\n`),
+    bytes: text(`data: ok\n\ndata: ${'x'.repeat(4096)}\n\ndata: never\n\n`),
     options: { maxMessageSize: 1024 },
     expected: {
-      items: [],
+      items: [message('ok')],
       retries: [],
-      error: { name: 'LimitExceededError', code: 'LIMIT_EXCEEDED', lineNumber: 1, limit: 'maxMessageSize' },
+      error: { name: 'LimitExceededError', code: 'LIMIT_EXCEEDED', lineNumber: 3, limit: 'maxMessageSize' },
     },
   },
   {
