@@ -299,6 +299,28 @@ describe('createSocketServer', () => {
     await expect.poll(() => server.clientCount).toBe(1)
   })
 
+  it('routes upgrades given to handleUpgrade when it is not attached to a server', async () => {
+    const server = createServer((_req, res) => res.end())
+    httpServer = server
+    const detached = createSocketServer({ path: '/ws', onMessage: (message, client) => void client.send(message) })
+    sockets = detached
+    const declined: string[] = []
+    server.on('upgrade', (req, socket, head) => {
+      if (!detached.handleUpgrade(req, socket, head)) {
+        declined.push(req.url ?? '')
+        socket.destroy()
+      }
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const { port } = server.address() as AddressInfo
+    const peer = await connect(`ws://127.0.0.1:${port}/ws`)
+    peer.send({ ping: 1 })
+    expect(await peer.next()).toEqual({ ping: 1 })
+    await expect(rawUpgrade(port, '/other')).rejects.toThrow(/socket hang up/)
+    expect(declined).toEqual(['/other'])
+  })
+
   it('answers 404 to another path when no other upgrade listener could take it', async () => {
     const { port } = await serve({ path: '/ws' })
     expect(await rawUpgrade(port, '/elsewhere')).toEqual({ status: 404, upgraded: false, body: 'Not Found' })
