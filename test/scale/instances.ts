@@ -1,6 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { createEventStream, type EventStreamConnection, type FetchLike } from '@sluice/client'
@@ -9,16 +8,18 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/instance.mjs', import.meta.url))
 
 /**
- * Builds `@sluice/server-kit` (and `@sluice/client` when its dist/ is missing): the instances run the
- * built packages as an application would, through the packages' `exports`.
+ * Builds `@sluice/client`, then `@sluice/server-kit` (which is type-checked against the client's
+ * dist/), as `npm run build` does: the instances run the built packages as an application would,
+ * through the packages' `exports`.
  */
 export async function buildPackages(): Promise<void> {
   const tsc = `${root}node_modules/.bin/tsc`
   const run = promisify(execFile)
-  if (!existsSync(`${root}packages/client/dist/index.js`)) {
-    await run(tsc, ['-p', 'packages/client/tsconfig.build.json'], { cwd: root })
+  for (const pkg of ['client', 'server-kit']) {
+    await run(tsc, ['-p', `packages/${pkg}/tsconfig.build.json`], { cwd: root }).catch((error: { stdout?: string }) => {
+      throw new Error(`building ${pkg} failed:\n${error.stdout ?? String(error)}`)
+    })
   }
-  await run(tsc, ['-p', 'packages/server-kit/tsconfig.build.json'], { cwd: root })
 }
 
 /** One server instance: a child process running fixtures/instance.mjs. */
