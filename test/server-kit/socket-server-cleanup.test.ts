@@ -9,14 +9,16 @@ import { WebSocket } from 'ws'
 // In a file of its own: Vitest forks one process per file, so the resource baseline below holds
 // nothing left over from other tests (ws close timers, closing sockets).
 
+const isTimerOrSocket = (name: string) => name === 'Timeout' || name.startsWith('TCP')
+
 /**
  * Timers and TCP handles still active, once they had up to ~1 s to go (a closed socket releases its
  * handle on a later turn). Checked after each wait, so the waiting timer itself is never counted.
  */
-async function remainingTimersAndSockets(): Promise<string[]> {
+async function remainingTimersAndSockets(kinds: (name: string) => boolean = isTimerOrSocket): Promise<string[]> {
   let active: string[] = []
   for (let attempt = 0; attempt < 100; attempt++) {
-    active = process.getActiveResourcesInfo().filter((name) => name === 'Timeout' || name.startsWith('TCP'))
+    active = process.getActiveResourcesInfo().filter(kinds)
     if (active.length === 0) break
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
@@ -108,6 +110,33 @@ describe('createSocketServer close()', () => {
 
     await new Promise<void>((resolve) => server.close(() => resolve()))
     // The heartbeat interval, the close timeout, the server and every socket are gone.
+    expect(await remainingTimersAndSockets()).toEqual([])
+  })
+
+  it('runs the heartbeat timer only while clients are connected', async () => {
+    const server = createServer((_req, res) => res.end())
+    const sockets = createSocketServer({ server, heartbeat: { interval: 60_000 } })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const { port } = server.address() as AddressInfo
+    const isTimer = (name: string) => name === 'Timeout'
+    const timers = () => process.getActiveResourcesInfo().filter(isTimer)
+    // Whatever the previous test left closing is gone first.
+    expect(await remainingTimersAndSockets(isTimer)).toEqual([])
+    const peers = await Promise.all(
+      [1, 2].map(async () => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`)
+        await once(ws, 'open')
+        return ws
+      }),
+    )
+    await expect.poll(() => sockets.clientCount).toBe(2)
+    expect(timers()).toEqual(['Timeout'])
+    for (const ws of peers) ws.close(1000)
+    await expect.poll(() => sockets.clientCount).toBe(0)
+    expect(await remainingTimersAndSockets(isTimer)).toEqual([])
+    await sockets.close()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
     expect(await remainingTimersAndSockets()).toEqual([])
   })
 })
