@@ -455,13 +455,16 @@ function serialize(data: unknown): string {
   return text
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+/** Created on first use: nothing is allocated when the module is imported. */
+let strictUtf8: TextDecoder | undefined
 
 function rawToText(data: RawData, isBinary: boolean): string {
   const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
   // Text frames were checked as UTF-8 by ws already; binary frames are decoded strictly so that
   // malformed bytes are refused instead of becoming U+FFFD.
-  return isBinary ? utf8.decode(bytes) : bytes.toString('utf8')
+  if (!isBinary) return bytes.toString('utf8')
+  strictUtf8 ??= new TextDecoder('utf-8', { fatal: true })
+  return strictUtf8.decode(bytes)
 }
 
 function truncateReason(reason: string): string {
