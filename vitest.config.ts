@@ -35,6 +35,17 @@ export default defineConfig({
         },
       },
       { extends: true, test: { name: 'conformance', environment: 'node', include: ['test/conformance/**/*.test.ts'] } },
+      // Typed streams end to end (one definition, both ends) and resumable POST streams: runtime tests
+      // against real servers, and type tests (*.test-d.ts) for the narrowing and the compile errors.
+      {
+        extends: true,
+        test: {
+          name: 'typed',
+          environment: 'node',
+          include: ['test/typed/**/*.test.{ts,tsx}'],
+          typecheck: { enabled: true, include: ['test/typed/**/*.test-d.{ts,tsx}'] },
+        },
+      },
       // Scale-out through Redis: starts its own redis-server, and runs server instances from the built
       // packages (dist/) as child processes.
       {

@@ -11,8 +11,22 @@ import {
   type StreamRequestOptions,
 } from './connection/http.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
-import { ValidationError } from './errors.js'
+import {
+  decodeEvent,
+  type EventDefinition,
+  type TypedEventData,
+  type TypedEventMessage,
+  type UnknownEvents,
+} from './define.js'
+import { SluiceError, ValidationError } from './errors.js'
 import { type EventStreamMessage, readEventStream } from './parse/event-stream.js'
+import {
+  loadResumePoint,
+  RESUMABLE_END_EVENT,
+  RESUMABLE_STREAM_EVENT,
+  type ResumableOptions,
+  type ResumePoint,
+} from './resume.js'
 
 /**
  * Options of {@link createEventStream}: the request (named as in `fetch`), decoding, and the
@@ -42,10 +56,47 @@ export interface EventStreamOptions<T = string> extends ConnectionOptions<EventS
   lastEventId?: string
   /** Bound of one message in bytes (`LimitExceededError`, which closes the connection). */
   maxMessageSize?: number
+  /**
+   * Resume a stream served by server-kit's `createResumableStreams` by its id, after a dropped
+   * connection or a page reload, instead of sending the first request (a POST) again. See
+   * {@link ResumableOptions}.
+   */
+  resumable?: ResumableOptions
+}
+
+/**
+ * Options of {@link createEventStream} with a shared definition (`defineEvents`): every message's
+ * `data` goes through `JSON.parse` and the schema of its event type; `parse` and `schema` do not
+ * apply. A message that fails surfaces a `ValidationError` carrying its `event` and is not
+ * delivered. Event types the definition does not name are handled as `unknownEvents` says.
+ */
+export interface TypedEventStreamOptions<Def extends EventDefinition>
+  extends Omit<EventStreamOptions<TypedEventData<Def>>, 'parse' | 'schema' | 'onMessage'> {
+  /** The stream's definition, from `defineEvents` (shared with the server). */
+  events: Def
+  /** Unknown event types: `'ignore'` (default) or `'report'` (a non-fatal `ValidationError`). */
+  unknownEvents?: UnknownEvents
+  /** Called synchronously for every message, like `listen()`. */
+  onMessage?: (message: TypedEventMessage<Def>) => void
 }
 
 /** A reconnecting SSE connection: yields `{ event, data, id }`; the snapshot's `data` is the latest `data`. */
 export type EventStreamConnection<T = string> = Connection<EventStreamMessage<T>, T>
+
+/**
+ * A typed SSE connection: yields a discriminated union on `event` (`message.event === 'tick'`
+ * narrows `message.data`); the snapshot's `data` is the latest message's data.
+ */
+export type TypedEventStreamConnection<Def extends EventDefinition> = Connection<
+  TypedEventMessage<Def>,
+  TypedEventData<Def>
+>
+
+/** What the implementation reads beyond the untyped options. */
+interface EventStreamImplOptions<T> extends EventStreamOptions<T> {
+  events?: EventDefinition
+  unknownEvents?: UnknownEvents
+}
 
 const EVENT_STREAM = 'text/event-stream'
 
@@ -54,8 +105,15 @@ function jsonParse(data: string): unknown {
 }
 
 class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>, T> {
-  constructor(url: string | URL, options: EventStreamOptions<T>) {
-    super(options, { lastEventId: options.lastEventId ?? '' })
+  constructor(url: string | URL, options: EventStreamImplOptions<T>) {
+    const { resumable, events } = options
+    const resumeKey = resumable?.key ?? `sluice-resume:${String(url)}`
+    const stored = resumable === undefined ? {} : loadResumePoint(resumable.storage, resumeKey)
+    super(options, { lastEventId: stored.point?.lastEventId ?? options.lastEventId ?? '' })
+    if (stored.error) options.onError?.(stored.error)
+    if (resumable !== undefined && typeof resumable.url !== 'function') {
+      throw new TypeError('createEventStream: resumable.url must be a function (id) => URL of the stream by GET')
+    }
     const method = (options.method ?? 'GET').toUpperCase()
     // A non-GET request is sent once unless the user opts in: see StreamRequestOptions.retryNonIdempotent.
     const retryable = isSafeMethod(method) || options.retryNonIdempotent === true
@@ -67,21 +125,50 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
     const parse = options.parse ?? (options.schema ? jsonParse : undefined)
     // The spec's "last event ID buffer" survives reconnects; the parser reports every change,
     // including an `id:` in a block without data.
-    let lastEventId = options.lastEventId ?? ''
+    let lastEventId = stored.point?.lastEventId ?? options.lastEventId ?? ''
+    // A resumable stream's id, once known: every later attempt is a GET of that stream (safe to
+    // repeat), never the first request again.
+    let streamId = stored.point?.id
+    const savePosition = (context: AttemptContext<EventStreamMessage<T>, T>, clear = false): void => {
+      if (resumable === undefined || streamId === undefined) return
+      const point: ResumePoint = { id: streamId, lastEventId }
+      try {
+        if (clear) resumable.storage?.removeItem(resumeKey)
+        else resumable.storage?.setItem(resumeKey, JSON.stringify(point))
+        if (!clear) resumable.onPosition?.(point)
+      } catch (cause) {
+        // A full or forbidden storage loses the reload case only; the live stream goes on.
+        context.reportError(
+          new SluiceError('RESUME_STORAGE_ERROR', `Could not store the resume position "${resumeKey}"`, { cause }),
+        )
+      }
+    }
 
     const run = async (context: AttemptContext<EventStreamMessage<T>, T>): Promise<AttemptEnd> => {
       const fetchImpl: FetchLike = options.fetch ?? globalThis.fetch
+      let target: string | URL = url
+      if (resumable !== undefined && streamId !== undefined) {
+        try {
+          target = resumable.url(streamId)
+        } catch (cause) {
+          return {
+            type: 'close',
+            error: new SluiceError('RESUME_URL_ERROR', 'resumable.url() threw', { cause }),
+          }
+        }
+      }
+      const resuming = target !== url
       const headers = await requestHeaders(
         options.headers,
         EVENT_STREAM,
         lastEventId === '' ? {} : { 'last-event-id': lastEventId },
       )
       const end = await runHttpAttempt({
-        url,
+        url: target,
         init: {
-          method,
+          method: resuming ? 'GET' : method,
           headers,
-          body: options.body ?? null,
+          body: resuming ? null : (options.body ?? null),
           // EventSource fetches with cache mode "no-store"; a cached stream would replay stale events.
           cache: 'no-store',
           ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
@@ -117,7 +204,33 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
                 continue
               }
               if (finished) return 'done'
-              let decoded = decode<T>(message.data, parse, options.schema, message.event)
+              if (resumable !== undefined) {
+                // The resumable protocol's own events (server-kit's createResumableStreams) are
+                // read here and never delivered.
+                if (message.event === RESUMABLE_STREAM_EVENT) {
+                  const id = streamIdOf(message.data)
+                  if (id === undefined) {
+                    context.reportError(
+                      new ValidationError(`Invalid ${RESUMABLE_STREAM_EVENT} event: expected {"id": string}`, [
+                        { message: 'expected {"id": string}' },
+                      ]),
+                    )
+                  } else {
+                    streamId = id
+                    savePosition(context)
+                  }
+                  continue
+                }
+                if (message.event === RESUMABLE_END_EVENT) {
+                  savePosition(context, true)
+                  return 'done'
+                }
+              }
+              let decoded =
+                events === undefined
+                  ? decode<T>(message.data, parse, options.schema, message.event)
+                  : decodeEvent<T>(events, message.event, message.data, options.unknownEvents, jsonParse)
+              if (decoded === null) continue
               if (decoded instanceof Promise) decoded = await decoded
               if (!decoded.ok) {
                 context.reportError(decoded.error)
@@ -125,6 +238,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
               }
               const data = decoded.value
               context.deliver({ event: message.event, data, id: message.id }, data, message.id)
+              savePosition(context)
             }
           } finally {
             // The parser reports an ID change while parsing a chunk, before that chunk's messages are
@@ -135,7 +249,9 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
           return undefined
         },
       })
-      if (end.type === 'retry' && !retryable) return { type: 'close', error: end.error }
+      // A resumable stream that is gone (404 unknown, 410 expired) will not come back: forget it.
+      if (resuming && end.type === 'close' && end.error !== undefined) savePosition(context, true)
+      if (end.type === 'retry' && !retryable && streamId === undefined) return { type: 'close', error: end.error }
       return end
     }
     this.start({ run })
@@ -160,9 +276,28 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
  * for await (const { data } of chat) output += data
  * ```
  */
+export function createEventStream<Def extends EventDefinition>(
+  url: string | URL,
+  options: TypedEventStreamOptions<Def>,
+): TypedEventStreamConnection<Def>
+export function createEventStream<T = string>(
+  url: string | URL,
+  options?: EventStreamOptions<T>,
+): EventStreamConnection<T>
 export function createEventStream<T = string>(
   url: string | URL,
   options: EventStreamOptions<T> = {},
 ): EventStreamConnection<T> {
   return new EventStreamConnectionImpl<T>(url, options)
+}
+
+/** The id in a `sluice-stream` event's data, or `undefined` when it has none. */
+function streamIdOf(data: string): string | undefined {
+  try {
+    const value = JSON.parse(data) as { id?: unknown } | null
+    return typeof value?.id === 'string' && value.id !== '' ? value.id : undefined
+  } catch {
+    // Not JSON: reported by the caller as an invalid event, like any other missing id.
+    return undefined
+  }
 }

@@ -11,6 +11,7 @@ import {
   type StreamRequestOptions,
 } from './connection/http.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
+import { decodeEnvelope, type EventDefinition, type EventEnvelope, type UnknownEvents } from './define.js'
 import type { SluiceError } from './errors.js'
 import { readNdjson } from './parse/ndjson.js'
 
@@ -86,6 +87,20 @@ export interface NdjsonStreamOptions<T = unknown> extends ConnectionOptions<T>, 
 /** A reconnecting NDJSON connection: yields each item; the snapshot's `data` is the latest item. */
 export type NdjsonStreamConnection<T = unknown> = Connection<T, T>
 
+/**
+ * Options of {@link createNdjsonStream} with a shared definition (`defineEvents`): every line is an
+ * envelope `{ type, data }` (`type` is the definition's `discriminator`), its `data` validated by
+ * the schema of its type. A line that fails surfaces a `ValidationError` carrying the event type and
+ * is skipped; unknown types are handled as `unknownEvents` says.
+ */
+export interface TypedNdjsonStreamOptions<Def extends EventDefinition>
+  extends Omit<NdjsonStreamOptions<EventEnvelope<Def>>, 'parse' | 'schema'> {
+  /** The stream's definition, from `defineEvents` (shared with the server). */
+  events: Def
+  /** Unknown event types: `'ignore'` (default) or `'report'` (a non-fatal `ValidationError`). */
+  unknownEvents?: UnknownEvents
+}
+
 interface RequestState {
   url: string | URL
   method: string
@@ -94,7 +109,10 @@ interface RequestState {
 }
 
 class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
-  constructor(url: string | URL, options: NdjsonStreamOptions<T>) {
+  constructor(
+    url: string | URL,
+    options: NdjsonStreamOptions<T> & { events?: EventDefinition; unknownEvents?: UnknownEvents },
+  ) {
     super(options)
     const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT
     if (idleTimeout !== false && !(idleTimeout > 0)) {
@@ -133,7 +151,11 @@ class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
             ...(options.skipInvalidLines ? { skipInvalidLines: context.reportError } : {}),
           })
           for await (const value of values) {
-            let decoded = decode<T>(value, options.parse, options.schema)
+            let decoded =
+              options.events === undefined
+                ? decode<T>(value, options.parse, options.schema)
+                : decodeEnvelope<T>(options.events, value, options.unknownEvents)
+            if (decoded === null) continue
             if (decoded instanceof Promise) decoded = await decoded
             if (!decoded.ok) {
               context.reportError(decoded.error)
@@ -184,6 +206,14 @@ class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
  * // the loop ends when the server ends the response
  * ```
  */
+export function createNdjsonStream<Def extends EventDefinition>(
+  url: string | URL,
+  options: TypedNdjsonStreamOptions<Def>,
+): NdjsonStreamConnection<EventEnvelope<Def>>
+export function createNdjsonStream<T = unknown>(
+  url: string | URL,
+  options?: NdjsonStreamOptions<T>,
+): NdjsonStreamConnection<T>
 export function createNdjsonStream<T = unknown>(
   url: string | URL,
   options: NdjsonStreamOptions<T> = {},

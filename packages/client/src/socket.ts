@@ -1,8 +1,16 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import ReconnectingWebSocket, { type CloseEvent, type ErrorEvent, type Message } from 'partysocket/ws'
 import { type AttemptContext, type AttemptEnd, ConnectionCore, toSluiceError } from './connection/connection.js'
-import { decode } from './connection/decode.js'
+import { type Decoded, decode } from './connection/decode.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
+import {
+  decodeEnvelope,
+  type EventDefinition,
+  type EventEnvelope,
+  type EventEnvelopeInput,
+  type SocketEvents,
+  type UnknownEvents,
+} from './define.js'
 import { HttpError, LimitExceededError, SluiceError, TimeoutError } from './errors.js'
 
 /**
@@ -83,6 +91,22 @@ export interface SocketConnection<TReceive = unknown, TSend = unknown> extends C
   send(data: TSend): void
 }
 
+/**
+ * Options of {@link createSocket} with the endpoint's definitions (`{ client, server }`, each from
+ * `defineEvents`, the same object the server's `createSocketServer({ events })` takes): received
+ * messages are envelopes `{ type, data }` of the `server` definition, validated (a failure surfaces
+ * a `ValidationError` with the event type and is not delivered; unknown types as `unknownEvents`
+ * says); `send()` takes envelopes of the `client` definition (checked at compile time; the server
+ * validates them on receipt).
+ */
+export interface TypedSocketOptions<C extends EventDefinition, S extends EventDefinition>
+  extends Omit<SocketOptions<EventEnvelope<S>, EventEnvelopeInput<C>>, 'schema'> {
+  /** What the client may send (`client`) and what the server may send (`server`). */
+  events: SocketEvents<C, S>
+  /** Unknown event types: `'ignore'` (default) or `'report'` (a non-fatal `ValidationError`). */
+  unknownEvents?: UnknownEvents
+}
+
 const DEFAULT_MAX_QUEUE_SIZE = 1000
 const DEFAULT_CONNECT_TIMEOUT = 10_000
 const DEFAULT_PING = { type: 'ping' }
@@ -140,7 +164,10 @@ class SocketConnectionImpl<TReceive, TSend>
   readonly #serialize: (data: TSend) => SocketPayload
   #socket: ReconnectingWebSocket | undefined
 
-  constructor(url: UrlInput, options: SocketOptions<TReceive, TSend>) {
+  constructor(
+    url: UrlInput,
+    options: SocketOptions<TReceive, TSend> & { events?: SocketEvents; unknownEvents?: UnknownEvents },
+  ) {
     super(options)
     const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     if (typeof WebSocketImpl !== 'function') {
@@ -234,8 +261,11 @@ class SocketConnectionImpl<TReceive, TSend>
           }
         }
         const handle = (raw: string | ArrayBuffer | Blob): void | Promise<void> => {
-          const decoded = decode<TReceive>(raw, parse, options.schema)
+          const decoded = options.events
+            ? decodeTyped<TReceive>(options.events.server, raw, parse, options.unknownEvents)
+            : decode<TReceive>(raw, parse, options.schema)
           const apply = (result: Awaited<typeof decoded>) => {
+            if (result === null) return
             if (!result.ok) context.reportError(result.error)
             else if (!pong(result.value)) context.deliver(result.value, result.value)
           }
@@ -311,9 +341,29 @@ class SocketConnectionImpl<TReceive, TSend>
  * for await (const event of chat) console.log(event)
  * ```
  */
+export function createSocket<C extends EventDefinition, S extends EventDefinition>(
+  url: UrlInput,
+  options: TypedSocketOptions<C, S>,
+): SocketConnection<EventEnvelope<S>, EventEnvelopeInput<C>>
+export function createSocket<TReceive = unknown, TSend = unknown>(
+  url: UrlInput,
+  options?: SocketOptions<TReceive, TSend>,
+): SocketConnection<TReceive, TSend>
 export function createSocket<TReceive = unknown, TSend = unknown>(
   url: UrlInput,
   options: SocketOptions<TReceive, TSend> = {},
 ): SocketConnection<TReceive, TSend> {
   return new SocketConnectionImpl<TReceive, TSend>(url, options)
+}
+
+/** A typed socket's decoding: `parse` (JSON by default), then the envelope against the server's definition. */
+function decodeTyped<T>(
+  definition: EventDefinition,
+  raw: string | ArrayBuffer | Blob,
+  parse: (data: string | ArrayBuffer | Blob) => unknown,
+  unknownEvents: UnknownEvents | undefined,
+): Decoded<T> | Promise<Decoded<T>> | null {
+  const parsed = decode<unknown>(raw, parse, undefined)
+  if (parsed instanceof Promise || !parsed.ok) return parsed as Decoded<T>
+  return decodeEnvelope<T>(definition, parsed.value, unknownEvents)
 }

@@ -8,7 +8,12 @@ export type {
 } from './types.js'
 export type { DownloadResult, DownloadState, DownloadStatus, UseDownloadOptions } from './use-download.js'
 export { useDownload } from './use-download.js'
-export type { UseEventStreamOptions, UseEventStreamReduceOptions } from './use-event-stream.js'
+export type {
+  UseEventStreamOptions,
+  UseEventStreamReduceOptions,
+  UseTypedEventStreamOptions,
+  UseTypedEventStreamReduceOptions,
+} from './use-event-stream.js'
 export { useEventStream } from './use-event-stream.js'
 export type { UseNdjsonOptions, UseNdjsonReduceOptions } from './use-ndjson.js'
 export { DEFAULT_MAX_ITEMS, useNdjson } from './use-ndjson.js'

@@ -1,8 +1,12 @@
 import {
   createEventStream,
+  type EventDefinition,
   type EventStreamConnection,
   type EventStreamMessage,
   type EventStreamOptions,
+  type TypedEventData,
+  type TypedEventMessage,
+  type TypedEventStreamOptions,
 } from '@sluice/client'
 import { useMemo } from 'react'
 import type { Fold } from './store.js'
@@ -23,6 +27,21 @@ export interface UseEventStreamOptions<T = string>
 export interface UseEventStreamReduceOptions<T, TState>
   extends UseEventStreamOptions<T>,
     ReduceOptions<EventStreamMessage<T>, TState> {}
+
+/**
+ * {@link useEventStream} options with a shared definition (`defineEvents`, imported from the same
+ * module as the server's): messages are a discriminated union on `event`, validated on receipt
+ * (see `TypedEventStreamOptions` in `@sluice/client`). Define it at module level: it is compared
+ * by identity, a new definition reconnects.
+ */
+export interface UseTypedEventStreamOptions<Def extends EventDefinition>
+  extends Omit<TypedEventStreamOptions<Def>, 'onMessage'>,
+    StreamHookOptions<TypedEventMessage<Def>> {}
+
+/** {@link UseTypedEventStreamOptions} with a reducer over the typed messages. */
+export interface UseTypedEventStreamReduceOptions<Def extends EventDefinition, TState>
+  extends UseTypedEventStreamOptions<Def>,
+    ReduceOptions<TypedEventMessage<Def>, TState> {}
 
 /**
  * Server-Sent Events over `fetch` (`createEventStream` from `@sluice/client`) as React state: any
@@ -63,6 +82,14 @@ export interface UseEventStreamReduceOptions<T, TState>
  * }
  * ```
  */
+export function useEventStream<Def extends EventDefinition>(
+  url: string | URL | null | undefined,
+  options: UseTypedEventStreamOptions<Def> & { reduce?: undefined },
+): StreamResult<TypedEventData<Def> | undefined>
+export function useEventStream<Def extends EventDefinition, TState>(
+  url: string | URL | null | undefined,
+  options: UseTypedEventStreamReduceOptions<Def, TState>,
+): StreamResult<TState>
 export function useEventStream<T = string>(
   url: string | URL | null | undefined,
   options?: UseEventStreamOptions<T> & { reduce?: undefined },

@@ -50,10 +50,21 @@ export { toNodeHandler } from './node-handler.js'
 export type { ServeOptions, StreamContext, StreamEndReason, StreamIterable, StreamSource } from './pump.js'
 export { DEFAULT_SEND_TIMEOUT } from './pump.js'
 export type {
+  ResumableContext,
+  ResumableEvent,
+  ResumableStatus,
+  ResumableStreams,
+  ResumableStreamsOptions,
+  ResumableWork,
+  TypedResumableEvent,
+} from './resumable.js'
+export { createResumableStreams } from './resumable.js'
+export type {
   AuthenticateResult,
   SocketClient,
   SocketServer,
   SocketServerOptions,
+  TypedSocketServerOptions,
 } from './socket-server.js'
 export {
   createSocketServer,
@@ -62,3 +73,5 @@ export {
   DEFAULT_SOCKET_MAX_PAYLOAD,
   SocketCloseCode,
 } from './socket-server.js'
+export type { TypedChannel, TypedOptions } from './typed.js'
+export { typedChannel, typedEnvelope, typedEvent } from './typed.js'

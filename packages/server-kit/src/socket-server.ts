@@ -2,7 +2,15 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
+import {
+  assertEnvelope,
+  type EventDefinition,
+  type EventEnvelope,
+  type EventEnvelopeInput,
+  type SocketEvents,
+} from '@sluice/client'
 import { type PerMessageDeflateOptions, type RawData, WebSocket, WebSocketServer } from 'ws'
+import { checkEnvelope, validatesByDefault } from './typed.js'
 
 /**
  * Close codes the socket server uses (RFC 6455 section 7.4.1,
@@ -112,6 +120,26 @@ export interface SocketServerOptions<TReceive = unknown, TSend = unknown, TUser 
   onError?: (error: unknown, client: SocketClient<TSend, TUser> | undefined) => void
 }
 
+/**
+ * Options of {@link createSocketServer} with the endpoint's definitions (`{ client, server }`, each
+ * from `defineEvents`; the same object the client's `createSocket(url, { events })` takes).
+ * Received messages are envelopes `{ type, data }` of the `client` definition, validated before
+ * `onMessage` (an invalid one, or an unknown type, closes that peer with 1007 and a reason naming
+ * the event type and the issue, like any invalid payload); `send()` and `broadcast()` take envelopes
+ * of the `server` definition, validated in development (a bad one throws `ValidationError` and
+ * nothing is sent). Schemas must validate synchronously.
+ */
+export interface TypedSocketServerOptions<C extends EventDefinition, S extends EventDefinition, TUser = undefined>
+  extends Omit<SocketServerOptions<EventEnvelope<C>, EventEnvelopeInput<S>, TUser>, 'parse'> {
+  /** What clients may send (`client`) and what the server may send (`server`). */
+  events: SocketEvents<C, S>
+  /**
+   * Validate what the server sends. Default: `true` unless `NODE_ENV` is `"production"`. What
+   * clients send is always validated.
+   */
+  validate?: boolean
+}
+
 /** A WebSocket endpoint; see {@link createSocketServer}. */
 export interface SocketServer<TSend = unknown, TUser = undefined> {
   /** The connected peers. */
@@ -170,6 +198,12 @@ const MAX_REASON_BYTES = 123
  * await sockets.close()
  * ```
  */
+export function createSocketServer<C extends EventDefinition, S extends EventDefinition, TUser = undefined>(
+  options: TypedSocketServerOptions<C, S, TUser>,
+): SocketServer<EventEnvelopeInput<S>, TUser>
+export function createSocketServer<TReceive = unknown, TSend = unknown, TUser = undefined>(
+  options?: SocketServerOptions<TReceive, TSend, TUser>,
+): SocketServer<TSend, TUser>
 export function createSocketServer<TReceive = unknown, TSend = unknown, TUser = undefined>(
   options: SocketServerOptions<TReceive, TSend, TUser> = {},
 ): SocketServer<TSend, TUser> {
@@ -200,8 +234,10 @@ class SocketServerImpl<TReceive, TSend, TUser> implements SocketServer<TSend, TU
   }
   #heartbeat: NodeJS.Timeout | undefined
   #closing: Promise<void> | undefined
+  /** With `events`: checks what is sent against the server's definition before it is serialized. */
+  readonly #check: ((data: unknown) => void) | undefined
 
-  constructor(options: SocketServerOptions<TReceive, TSend, TUser>) {
+  constructor(options: SocketServerOptions<TReceive, TSend, TUser> & { events?: SocketEvents; validate?: boolean }) {
     this.#options = options
     const maxPayload = positive('maxPayload', options.maxPayload, DEFAULT_SOCKET_MAX_PAYLOAD)
     this.#maxBufferedBytes = positive('maxBufferedBytes', options.maxBufferedBytes, DEFAULT_SOCKET_MAX_BUFFERED_BYTES)
@@ -213,7 +249,15 @@ class SocketServerImpl<TReceive, TSend, TUser> implements SocketServer<TSend, TU
     if (options.path !== undefined && !options.path.startsWith('/')) {
       throw new TypeError(`createSocketServer: path must start with "/", got ${JSON.stringify(options.path)}`)
     }
-    this.#parse = options.parse ?? (JSON.parse as (text: string) => TReceive)
+    const { events } = options
+    const validate = options.validate ?? validatesByDefault()
+    this.#check = events && ((data: unknown) => checkEnvelope(events.server, data, validate))
+    // A typed endpoint validates every received envelope: a throw here closes the peer with 1007.
+    this.#parse =
+      options.parse ??
+      (events
+        ? (text: string) => assertEnvelope(events.client, JSON.parse(text)) as TReceive
+        : (JSON.parse as (text: string) => TReceive))
     // noServer: this class owns the upgrade step (path, origin, authenticate); clientTracking off
     // because the client set lives here, with the heartbeat state.
     this.#wss = new WebSocketServer({
@@ -292,7 +336,7 @@ class SocketServerImpl<TReceive, TSend, TUser> implements SocketServer<TSend, TU
   }
 
   #connect(ws: WebSocket, request: IncomingMessage, user: TUser): void {
-    const client = new Client<TSend, TUser>(ws, request, user, this.#maxBufferedBytes)
+    const client = new Client<TSend, TUser>(ws, request, user, this.#maxBufferedBytes, this.#check)
     this.#clients.add(client)
     ws.on('pong', () => {
       client.alive = true
@@ -365,6 +409,7 @@ class SocketServerImpl<TReceive, TSend, TUser> implements SocketServer<TSend, TU
   }
 
   broadcast(data: TSend, filter?: (client: SocketClient<TSend, TUser>) => boolean): number {
+    this.#check?.(data)
     const text = serialize(data)
     let sent = 0
     for (const client of this.#clients) {
@@ -410,15 +455,24 @@ class Client<TSend, TUser> implements SocketClient<TSend, TUser> {
   /** Answered the last heartbeat ping (or none was sent yet). */
   alive = true
   readonly #maxBufferedBytes: number
+  readonly #check: ((data: unknown) => void) | undefined
 
-  constructor(socket: WebSocket, request: IncomingMessage, user: TUser, maxBufferedBytes: number) {
+  constructor(
+    socket: WebSocket,
+    request: IncomingMessage,
+    user: TUser,
+    maxBufferedBytes: number,
+    check?: (data: unknown) => void,
+  ) {
     this.socket = socket
     this.request = request
     this.user = user
     this.#maxBufferedBytes = maxBufferedBytes
+    this.#check = check
   }
 
   send(data: TSend): boolean {
+    this.#check?.(data)
     return this.sendText(serialize(data))
   }
 
