@@ -64,6 +64,16 @@ function tabName(): string {
   return name
 }
 
+/**
+ * An id for a line this tab sends. `crypto.randomUUID` only exists in secure contexts: a phone on
+ * the LAN opening `http://192.168.x.y:3000` (with `HOST=0.0.0.0`) has none.
+ */
+function localId(): string {
+  return typeof crypto.randomUUID === 'function'
+    ? crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
+}
+
 /** Page 4: a WebSocket room on `createSocketServer`, with presence and an offline send queue. */
 export function ChatPage(): ReactElement {
   const meter = useMemo(() => new ByteMeter(), [])
@@ -103,7 +113,7 @@ export function ChatPage(): ReactElement {
     event.preventDefault()
     const text = draft.trim()
     if (text === '') return
-    const message: SayMessage = { type: 'say', from: name, text, localId: crypto.randomUUID() }
+    const message: SayMessage = { type: 'say', from: name, text, localId: localId() }
     // While the socket is down this queues (bounded); it is sent in order on reconnect.
     room.send(message)
     setOutbox((pending) => [...pending, message])

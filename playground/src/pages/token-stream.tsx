@@ -36,6 +36,7 @@ export function TokenStreamPage(): ReactElement {
   const [failMidway, setFailMidway] = useState(false)
   const [exchanges, setExchanges] = useState<Exchange[]>([])
   const [status, setStatus] = useState<Status>('idle')
+  const [attempt, setAttempt] = useState(0)
   const [serverLog, setServerLog] = useState<ServerRecord[]>([])
   const connection = useRef<Connection | undefined>(undefined)
   const nextId = useRef(1)
@@ -89,6 +90,7 @@ export function TokenStreamPage(): ReactElement {
       retry: false,
     })
     connection.current = stream
+    const unsubscribe = stream.subscribe(() => setAttempt(stream.getSnapshot().attempt))
     let failure: string | undefined
     try {
       for await (const message of stream) {
@@ -104,6 +106,7 @@ export function TokenStreamPage(): ReactElement {
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error)
     }
+    unsubscribe()
     const stopped = connection.current !== stream
     connection.current = undefined
     update(id, (e) => ({
@@ -191,7 +194,7 @@ export function TokenStreamPage(): ReactElement {
             transport="SSE over fetch (POST)"
             endpoint="/api/tokens"
             status={status}
-            attempt={0}
+            attempt={attempt}
             bytes={bytes}
             rows={[['Retries', 'off (POST is not idempotent)']]}
           />
