@@ -416,7 +416,7 @@ function readerIterator<T>(stream: ReadableStream<T>): AsyncIterator<T> {
 
 /** `Last-Event-ID` header first, then the `lastEventId` query parameter; empty means none. */
 export function resolveLastEventId(header: string | null | undefined, url: string): string | undefined {
-  if (header) return header
+  if (header) return decodeUtf8Header(header)
   const query = url.indexOf('?')
   if (query === -1) return undefined
   const fromQuery = new URLSearchParams(url.slice(query + 1)).get('lastEventId')
@@ -432,6 +432,28 @@ export function mergeHeaders(defaults: Record<string, string>, user: HeadersInit
     else headers.set(name, value)
   }
   return headers
+}
+
+/**
+ * Clients send `Last-Event-ID` as UTF-8 bytes (the SSE spec's id is any string), but both Node and
+ * the Fetch `Headers` hand header values over as one character per byte (Latin-1). Undo that so a
+ * non-ASCII id round-trips; a value that is not valid UTF-8 was really Latin-1 and stays as it is.
+ */
+function decodeUtf8Header(value: string): string {
+  let ascii = true
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code > 0xff) return value // already decoded text, not a byte string
+    if (code > 0x7f) ascii = false
+  }
+  if (ascii) return value
+  const bytes = Uint8Array.from(value, (char) => char.charCodeAt(0))
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    // Not UTF-8 (TextDecoder's only failure here): the client sent Latin-1, which the value already is.
+    return value
+  }
 }
 
 const NULL_BODY_STATUSES = new Set([204, 205, 304])
