@@ -24,10 +24,10 @@ const binaries: Record<Runtime, string> = {
  * The command line that runs `script` under `runtime`.
  *
  * Deno runs with the narrowest permissions the fixtures need: network on loopback only, reads
- * inside the repository and two environment variables (see below) (the fixtures import the built packages from `node_modules/@sluice/*`, which
- * Deno resolves through the `package.json` next to them, like Node). Bun picks
- * `fixtures/tsconfig.json`, which has no `paths`, so `@sluice/*` resolves to `dist/` as it would
- * for a user instead of to the sources the root `tsconfig.json` maps it to.
+ * inside the repository (the fixtures import the built packages from `node_modules/@sluice/*`,
+ * which Deno resolves through their `package.json` like Node) and two environment variables (see
+ * below). Bun picks `fixtures/tsconfig.json`, which has no `paths`, so `@sluice/*` resolves to
+ * `dist/` as it would for a user instead of to the sources the root `tsconfig.json` maps it to.
  */
 function command(runtime: Runtime, script: string, args: readonly string[]): [string, string[]] {
   const binary = binaries[runtime]
