@@ -56,15 +56,16 @@ export function text(rand, len) {
   return s
 }
 
-/** Mostly-ASCII text with a non-ASCII word roughly every `every` characters (for huge payloads). */
-export function sparseText(rand, len, every = 400) {
+/** Mostly-ASCII text with a non-ASCII word roughly every `every` characters (or only ASCII words). */
+export function sparseText(rand, len, every = 400, ascii = false) {
   const parts = []
   let n = 0
   while (n < len) {
     const run = Math.min(len - n, (rand() * every) | 0)
     parts.push('x'.repeat(run))
     n += run
-    const w = WORDS[3 + ((rand() * 8) | 0)]
+    // WORDS[3..10] are the non-ASCII words; WORDS[11..14] are ASCII.
+    const w = ascii ? WORDS[11 + ((rand() * 4) | 0)] : WORDS[3 + ((rand() * 8) | 0)]
     parts.push(w)
     n += w.length
   }

@@ -47,10 +47,10 @@ export function digestHuge(h, v) {
 
 /**
  * One line of about `size` bytes: `{"rows":[{"i":0,"text":"…"},…]}` (rows of ~20 KB of mostly ASCII
- * text with a non-ASCII word every few hundred characters), chunked. Generated row by row straight
+ * text with a non-ASCII word every few hundred characters, or ASCII only), chunked. Generated row by row straight
  * into the chunks, so producing it never holds a second copy.
  */
-export function hugeLine(size, chunkSize, seed = 5) {
+export function hugeLine(size, chunkSize, seed = 5, ascii = false) {
   const rand = prng(seed)
   const w = new ChunkWriter(chunkSize)
   let h = HASH_SEED
@@ -59,7 +59,7 @@ export function hugeLine(size, chunkSize, seed = 5) {
   h = mix(h, n)
   w.write('{"rows":[')
   for (let i = 0; i < n; i++) {
-    const t = sparseText(rand, rowSize - 20)
+    const t = sparseText(rand, rowSize - 20, 400, ascii)
     w.write(`${i ? ',' : ''}{"i":${i},"text":${JSON.stringify(t)}}`)
     h = mix(h, i)
     h = mix(h, t.length)
