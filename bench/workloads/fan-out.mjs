@@ -46,7 +46,7 @@ export const variants = [
         },
       },
     ],
-    note: 'Raw loop: `for (const res of clients) res.write(frame)` with the frame formatted once per broadcast. Sluice: `createChannel()` + `sendEventStream(req, res, ({ lastEventId, signal }) => channel.subscribe({ lastEventId, signal }))`, defaults. better-sse: `createChannel()`, `channel.register(await createSession(req, res))`, `channel.broadcast(data)`.',
+    note: 'Raw loop: `for (const res of clients) res.write(frame)` with the frame formatted once per broadcast. Sluice: `createChannel()` + `sendEventStream(req, res, ({ lastEventId, signal }) => channel.subscribe({ lastEventId, signal }))`, defaults. better-sse: `createChannel()`, `channel.register(await createSession(req, res))`, `channel.broadcast(data)`. Issue 6 reference: better-sse ≈0.76 (p99 65 ms vs 58 ms for the raw loop).',
   },
 ]
 

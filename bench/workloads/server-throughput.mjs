@@ -23,7 +23,7 @@ export const variants = [
     params: (scale) => ({ count: Math.round(200_000 * scale) }),
     goals: [ratioAtLeast('sluice-send', 0.9), ratioAtLeast('sluice-response', 0.9)],
     columns: [{ key: 'rssPeakDelta', label: 'server peak RSS Δ', kind: 'MB' }],
-    note: "Sluice runs with its defaults (keepalive on, `sendTimeout` on). `eventStreamResponse` is served on Node through Sluice's own `toNodeHandler`. better-sse `push`es every event without waiting for `drain` (its API has no backpressure), Hono awaits each `writeSSE`.",
+    note: "Sluice runs with its defaults (keepalive on, `sendTimeout` on). `eventStreamResponse` is served on Node through Sluice's own `toNodeHandler`. better-sse `push`es every event without waiting for `drain` (its API has no backpressure), Hono awaits each `writeSSE`. Issue 6 reference ratios: better-sse ≈0.85, Hono ≈0.35.",
   },
 ]
 

@@ -32,7 +32,7 @@ export const variants = [
     ],
     goals: [ratioAtLeast('sluice-read', 0.8)],
     note: (_p, e) =>
-      `${e.count} events, ${(e.bytes / 1e6).toFixed(1)} MB, ${e.chunks} chunks, ${e.splitChars} chunk boundaries inside a UTF-8 character. \`createEventStream\` and \`eventsource\` get a custom \`fetch\` answering with the in-memory stream.`,
+      `${e.count} events, ${(e.bytes / 1e6).toFixed(1)} MB, ${e.chunks} chunks, ${e.splitChars} chunk boundaries inside a UTF-8 character. \`createEventStream\` and \`eventsource\` get a custom \`fetch\` answering with the in-memory stream. Issue 6 reference ratios for the anchors: \`createParser\` ≈0.9, \`EventSourceParserStream\` ≈0.46, \`eventsource\` ≈0.6, fetch-event-source ≈0.4.`,
   },
   {
     id: 'e2e',
