@@ -104,6 +104,9 @@ describe('playground (built, in Chromium)', () => {
     expect(statsAfter.feed.drops).toBeGreaterThan(statsBefore.feed.drops)
     expect(statsAfter.feed.resumes).toBeGreaterThan(statsBefore.feed.resumes)
     await page.screenshot({ path: join(screenshotDir, '1-live-feed-after-drop.png') })
+    // Leaving the page unmounts it, and its connection closes: the server sees no subscriber left.
+    await page.getByRole('link', { name: /Token stream/ }).click()
+    await until(async () => (await playground.stats()).feed.subscribers === 0, 'the feed subscription to end')
     expect(errors).toEqual([])
   })
 

@@ -90,7 +90,7 @@ export function DownloadPage(): ReactElement {
                 >
                   {SIZES.map((option) => (
                     <option key={option} value={option}>
-                      {formatBytes(option)}
+                      {option / MB} MB
                     </option>
                   ))}
                 </select>
@@ -143,7 +143,7 @@ export function DownloadPage(): ReactElement {
           </Card>
         </div>
         <NetworkPanel
-          transport="fetch, useDownload"
+          transport="fetch · byte stream"
           endpoint="/api/download"
           status={status}
           attempt={0}
