@@ -71,7 +71,15 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   })
 
   server.listen(options.port, options.host)
-  await once(server, 'listening')
+  try {
+    await once(server, 'listening')
+  } catch (error) {
+    // Port taken, bad host: release the ticker and the socket server before reporting it.
+    feed.close()
+    shutdown.abort()
+    await chat.close()
+    throw error
+  }
   const { port } = server.address() as AddressInfo
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host
   const url = `http://${shownHost === '0.0.0.0' ? 'localhost' : shownHost}:${port}/`

@@ -10,7 +10,18 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1)
 }
 
-const demo = await startDemoServer({ port, host, staticDir: fileURLToPath(new URL('../dist/', import.meta.url)) })
+const demo = await startDemoServer({
+  port,
+  host,
+  staticDir: fileURLToPath(new URL('../dist/', import.meta.url)),
+}).catch((error: unknown) => {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE')
+    console.error(`Port ${port} on ${host} is in use: start with another PORT, e.g. PORT=3001.`)
+  else if (code === 'EADDRNOTAVAIL') console.error(`HOST ${host} is not an address of this machine.`)
+  else console.error(error)
+  process.exit(1)
+})
 // The end-to-end suite reads this exact line to learn the port.
 console.log(`Sluice playground ready at ${demo.url}`)
 
