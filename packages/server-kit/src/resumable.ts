@@ -12,7 +12,7 @@ import { type ChannelStore, createMemoryStore } from './channel/store.js'
 import type { ServeEventStreamOptions } from './encoders.js'
 import { eventStreamResponse } from './fetch.js'
 import { resolveLastEventId } from './pump.js'
-import { validatesByDefault } from './typed.js'
+import { jsonData, validatesByDefault } from './typed.js'
 
 /** One event the work of a resumable stream yields: the SSE event type (optional) and its data. */
 export interface ResumableEvent<TData = unknown> {
@@ -229,7 +229,11 @@ export function createResumableStreams(
       for await (const value of events) {
         if (entry.controller.signal.aborted) break
         const { event, data } = checkEvent(value)
-        await entry.channel.publish(data, event === undefined ? {} : { event })
+        // With a definition the client JSON-parses every event's data, strings included.
+        await entry.channel.publish(
+          definition === undefined ? data : jsonData(data),
+          event === undefined ? {} : { event },
+        )
       }
     } catch (error) {
       status = 'error'

@@ -70,7 +70,7 @@ export function typedChannel<Def extends EventDefinition, TPublished extends str
     publish(event, data) {
       if (validate) assertEvent(definition, event, data)
       else assertKnown(definition, event)
-      return channel.publish(data, { event })
+      return channel.publish(jsonData(data), { event })
     },
     subscribe: (subscribeOptions) => channel.subscribe(subscribeOptions),
   }
@@ -97,7 +97,17 @@ export function typedEvent<Def extends EventDefinition, K extends EventName<Def>
 ): EventMessage & { event: K; data: EventInput<Def, K> } {
   if (options.validate ?? validatesByDefault()) assertEvent(definition, event, data)
   else assertKnown(definition, event)
-  return options.id === undefined ? { event, data } : { event, data, id: options.id }
+  const encoded = jsonData(data) as EventInput<Def, K>
+  return options.id === undefined ? { event, data: encoded } : { event, data: encoded, id: options.id }
+}
+
+/**
+ * Typed SSE data is always JSON on the wire, because a typed client `JSON.parse`s every message
+ * before its schema runs. `formatEvent` JSON-encodes everything but strings (a plain string is sent
+ * as its text), so a string payload is encoded here: `"hello"`, not `hello`.
+ */
+export function jsonData(data: unknown): unknown {
+  return typeof data === 'string' ? JSON.stringify(data) : data
 }
 
 /**
