@@ -174,12 +174,9 @@ describe('@sluice/client in Chromium', () => {
     }
   })
 
-  // KNOWN FAILURE, found by this test: createEventStream calls the global `fetch` as a method of an
-  // options object (`attempt.fetch(...)`); browsers require `this` to be the global object and throw
-  // "Failed to execute 'fetch' on 'Window': Illegal invocation", which the connection classifies as
-  // a network error and retries forever. Node, Bun and Deno do not check `this`. `it.fails` keeps
-  // it visible: once @sluice/client binds fetch, this turns red and `.fails` must be removed.
-  it.fails('createEventStream resumes after each server drop with Last-Event-ID, then closes on done', async () => {
+  // Guards a bug this test found: browsers' fetch throws "Illegal invocation" when called as a method
+  // of another object (`attempt.fetch(...)`); Node, Bun and Deno do not check `this`.
+  it('createEventStream resumes after each server drop with Last-Event-ID, then closes on done', async () => {
     const result = await page.evaluate(async () => {
       const { createEventStream } = (window as unknown as { sluice: Client }).sluice
       const connection = createEventStream('/drop-sse', {
@@ -202,8 +199,8 @@ describe('@sluice/client in Chromium', () => {
     expect(pageErrors).toEqual([])
   })
 
-  // KNOWN FAILURE, the same cause as above (createNdjsonStream shares the HTTP attempt code).
-  it.fails('createNdjsonStream resumes through its resume hook after each server end', async () => {
+  // The same guard for createNdjsonStream (it shares the HTTP attempt code).
+  it('createNdjsonStream resumes through its resume hook after each server end', async () => {
     const result = await page.evaluate(async (total) => {
       const { createNdjsonStream } = (window as unknown as { sluice: Client }).sluice
       const connection = createNdjsonStream<{ id: number }>('/drop-ndjson', {

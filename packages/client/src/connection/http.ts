@@ -251,7 +251,10 @@ export async function runHttpAttempt(attempt: HttpAttempt): Promise<AttemptEnd> 
   try {
     let response: Response
     try {
-      response = await attempt.fetch(attempt.url, { ...attempt.init, signal: local.signal })
+      // Called detached, never as `attempt.fetch(...)`: browsers' fetch throws "Illegal invocation"
+      // when its `this` is not the global object (Node, Bun and Deno do not check).
+      const fetchImpl = attempt.fetch
+      response = await fetchImpl(attempt.url, { ...attempt.init, signal: local.signal })
     } catch (error) {
       return { type: 'retry', error: idleError ?? networkError(error) }
     }
