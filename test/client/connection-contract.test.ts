@@ -1,0 +1,297 @@
+/**
+ * Points of issue 2 that the per-transport suites did not show on their own (audit, see
+ * /work/notes/audit-2.md): statuses the issue names (408 retried, 503 + Retry-After honoured, other
+ * 4xx fatal), `credentials` reaching `fetch`, UTF-8 decoding whatever charset the server claims, a
+ * stream that ends being reconnected, the NDJSON connection's abort signal / reconnect() / snapshot
+ * identity, and the parsers joining a long line with each byte copied once. All against real
+ * node:http servers on 127.0.0.1:0; every test must leave no socket, server or timer behind.
+ */
+import { getEventListeners } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createEventStream, createNdjsonStream, HttpError, readEventStream, readNdjson } from '@sluice/client'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { bytes, chunkedStream, collect, splitBytes } from '../conformance/chunked.js'
+import {
+  deferred,
+  Inbox,
+  nextMessage,
+  nextMessages,
+  ResourceWatch,
+  recordStatuses,
+  startHttpServer,
+  type TestHttpServer,
+  waitForSnapshot,
+  waitForStatus,
+} from './helpers.js'
+
+const fast = { initialDelay: 10, maxDelay: 20 }
+let cleanup: Array<() => unknown> = []
+let watch: ResourceWatch
+beforeEach(() => {
+  watch = new ResourceWatch()
+})
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn()
+  cleanup = []
+  await watch.expectReleased()
+})
+
+interface Seen {
+  url: string
+  method: string
+  headers: IncomingMessage['headers']
+  /** When the request's body had arrived (performance.now()). */
+  at: number
+}
+
+/** A real node:http server recording every request; `handler` gets the 1-based request number. */
+async function server(
+  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
+): Promise<TestHttpServer & { requests: Inbox<Seen> }> {
+  const requests = new Inbox<Seen>()
+  const s = await startHttpServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      requests.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, at: performance.now() })
+      handler(req, res, requests.items.length)
+    })
+  })
+  cleanup.push(() => s.close())
+  return { ...s, requests }
+}
+
+function sseHead(res: ServerResponse, contentType = 'text/event-stream; charset=utf-8') {
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache' })
+  res.flushHeaders()
+}
+
+function ndjsonHead(res: ServerResponse) {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+  res.flushHeaders()
+}
+
+function track<T extends { close(): void }>(conn: T): T {
+  cleanup.push(() => conn.close())
+  return conn
+}
+
+describe('createEventStream: statuses the issue names', () => {
+  it('retries a 408 Request Timeout (like 429), then opens', async () => {
+    const s = await server((_req, res, n) => {
+      if (n === 1) return res.writeHead(408).end()
+      sseHead(res)
+      res.write('data: after 408\n\n')
+    })
+    const conn = track(createEventStream(s.url, { retry: fast }))
+    const waiting = await waitForStatus(conn, 'reconnecting')
+    expect(waiting.error).toBeInstanceOf(HttpError)
+    expect(waiting.error).toMatchObject({ status: 408 })
+    expect(await nextMessage(conn)).toMatchObject({ data: 'after 408' })
+    expect(s.requests.items).toHaveLength(2)
+  })
+
+  it.each([400, 403, 404, 410])('stops with HttpError naming the status on %i, without retrying', async (status) => {
+    const s = await server((_req, res) => res.writeHead(status).end())
+    const conn = createEventStream(s.url, { retry: fast })
+    const closed = await waitForStatus(conn, 'closed')
+    expect(closed.error).toBeInstanceOf(HttpError)
+    expect(closed.error).toMatchObject({ code: 'HTTP_ERROR', status })
+    expect(closed.error?.message).toContain(String(status))
+    expect(s.requests.items).toHaveLength(1)
+  })
+
+  it('honours Retry-After on a 503: the next request waits at least that long', async () => {
+    const s = await server((_req, res, n) => {
+      if (n === 1) return res.writeHead(503, { 'retry-after': '1' }).end()
+      sseHead(res)
+      res.write('data: back\n\n')
+    })
+    // The backoff alone would try again within 20 ms.
+    const conn = track(createEventStream(s.url, { retry: fast }))
+    const waiting = await waitForStatus(conn, 'reconnecting')
+    expect(waiting.error).toMatchObject({ status: 503, retryAfter: 1000 })
+    expect(await nextMessage(conn)).toMatchObject({ data: 'back' })
+    const [first, second] = s.requests.items
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(950)
+  })
+})
+
+describe('createEventStream: request and decoding', () => {
+  it('passes credentials, method, body and cache: no-store to fetch on every attempt', async () => {
+    const s = await server((_req, res, n) => {
+      if (n === 1) return res.writeHead(503).end()
+      sseHead(res)
+      res.write('data: ok\n\n')
+    })
+    const inits: RequestInit[] = []
+    const conn = track(
+      createEventStream(s.url, {
+        method: 'PUT',
+        body: 'payload',
+        credentials: 'include',
+        retryNonIdempotent: true,
+        retry: fast,
+        // Node's fetch has no cookies to send, so what reaches fetch is recorded here, and the
+        // request still goes to the real server.
+        fetch: (input, init) => {
+          if (init) inits.push(init)
+          return fetch(input, init)
+        },
+      }),
+    )
+    expect(await nextMessage(conn)).toMatchObject({ data: 'ok' })
+    expect(inits).toHaveLength(2)
+    for (const init of inits) {
+      expect(init).toMatchObject({ method: 'PUT', body: 'payload', credentials: 'include', cache: 'no-store' })
+      expect(init.signal).toBeInstanceOf(AbortSignal)
+    }
+    expect(s.requests.items.map((r) => r.method)).toEqual(['PUT', 'PUT'])
+  })
+
+  it('leaves credentials to fetch when the option is not set', async () => {
+    const s = await server((_req, res) => sseHead(res))
+    const inits: RequestInit[] = []
+    const conn = track(
+      createEventStream(s.url, {
+        fetch: (input, init) => {
+          if (init) inits.push(init)
+          return fetch(input, init)
+        },
+      }),
+    )
+    await waitForStatus(conn, 'open')
+    expect(inits[0]).not.toHaveProperty('credentials')
+  })
+
+  it('decodes the stream as UTF-8 even when the server claims another charset', async () => {
+    const s = await server((_req, res) => {
+      sseHead(res, 'text/event-stream; charset=iso-8859-1')
+      res.write(Buffer.from('id: \u00e9\u2713\ndata: caf\u00e9 \u{1f600}\n\n', 'utf8'))
+    })
+    const conn = track(createEventStream(s.url))
+    expect(await nextMessage(conn)).toEqual({ event: 'message', data: 'caf\u00e9 \u{1f600}', id: '\u00e9\u2713' })
+  })
+
+  it('reconnects a stream the server ended cleanly, sending the last event ID', async () => {
+    const s = await server((_req, res, n) => {
+      sseHead(res)
+      if (n === 1) res.end('id: a1\ndata: first\n\n')
+      else res.write('data: second\n\n')
+    })
+    const conn = track(createEventStream(s.url, { retry: fast }))
+    const statuses = recordStatuses(conn)
+    expect((await nextMessages(conn, 2)).map((m) => m.data)).toEqual(['first', 'second'])
+    const requests = await s.requests.waitFor(2)
+    expect(requests[1]?.headers['last-event-id']).toBe('a1')
+    // A clean end is not an error: the snapshot shows none while reconnecting.
+    expect(statuses).toEqual(['connecting', 'open', 'reconnecting', 'connecting', 'open'])
+  })
+})
+
+describe('createNdjsonStream: the shared lifecycle', () => {
+  it('an abort signal closes it, the server sees the request end, and the listener is removed', async () => {
+    const serverSawClose = deferred()
+    const s = await server((req, res) => {
+      ndjsonHead(res)
+      res.write('{"n":1}\n')
+      req.on('close', () => serverSawClose.resolve())
+    })
+    const controller = new AbortController()
+    const conn = createNdjsonStream(s.url, { signal: controller.signal })
+    expect(await nextMessage(conn)).toEqual({ n: 1 })
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    controller.abort()
+    expect(conn.getSnapshot()).toMatchObject({ status: 'closed', error: undefined, data: { n: 1 } })
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    await serverSawClose.promise
+  })
+
+  it('an already aborted signal never sends a request', async () => {
+    const s = await server((_req, res) => ndjsonHead(res))
+    const conn = createNdjsonStream(s.url, { signal: AbortSignal.abort() })
+    expect(conn.getSnapshot().status).toBe('closed')
+    // Let any request that was wrongly started reach the server before counting.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(s.requests.items).toHaveLength(0)
+  })
+
+  it('reconnect() drops the response and requests again at once, resetting the attempt counter', async () => {
+    const firstClosed = deferred()
+    const s = await server((req, res, n) => {
+      if (n === 1) return res.writeHead(503).end()
+      ndjsonHead(res)
+      res.write(`${n}\n`)
+      if (n === 2) req.on('close', () => firstClosed.resolve())
+    })
+    const conn = track(createNdjsonStream<number>(s.url, { retry: { initialDelay: 60_000, jitter: false } }))
+    expect((await waitForStatus(conn, 'reconnecting')).attempt).toBe(1)
+    const second = nextMessage(conn)
+    conn.reconnect()
+    expect(await second).toBe(2)
+    expect(conn.getSnapshot()).toMatchObject({ status: 'open', attempt: 0 })
+    const third = nextMessage(conn)
+    conn.reconnect()
+    expect(await third).toBe(3)
+    await firstClosed.promise // the open response was released, not left streaming
+  })
+
+  it('getSnapshot() is the same object until a change, and close() is idempotent', async () => {
+    const s = await server((_req, res) => {
+      ndjsonHead(res)
+      res.write('"a"\n')
+    })
+    const conn = createNdjsonStream<string>(s.url)
+    const changes: unknown[] = []
+    conn.subscribe(() => changes.push(conn.getSnapshot()))
+    await waitForSnapshot(conn, (snap) => snap.data === 'a')
+    const open = conn.getSnapshot()
+    expect(conn.getSnapshot()).toBe(open)
+    expect(changes.at(-1)).toBe(open)
+    conn.close()
+    const closed = conn.getSnapshot()
+    conn.close()
+    expect(conn.getSnapshot()).toBe(closed)
+    expect(closed).toEqual({ ...open, status: 'closed' })
+    // subscribers are told of the close once, and nothing after it
+    expect(changes.at(-1)).toBe(closed)
+    expect(changes.filter((c) => (c as { status: string }).status === 'closed')).toHaveLength(1)
+  })
+})
+
+describe('parsers: a long line is joined once, never re-copied per chunk', () => {
+  // Time is measured in the benchmarks (bench/workloads/ndjson-parse.mjs, sse-large.mjs); here the
+  // work itself is counted. A parser that re-copied its buffer on every chunk would copy
+  // ~chunks²/2 x 16 KiB bytes (about 13 GB for 20 MB); the splitter keeps views of the chunks and
+  // copies each byte once, when the line ends.
+  function bytesCopied(run: () => Promise<unknown>): Promise<number> {
+    const set = vi.spyOn(Uint8Array.prototype, 'set')
+    return run()
+      .then(() => set.mock.calls.reduce((sum, [source]) => sum + (source as ArrayLike<number>).length, 0))
+      .finally(() => set.mockRestore())
+  }
+
+  it('readNdjson: a 20 MB line in 16 KiB chunks copies at most its own size', async () => {
+    const line = bytes(`{"big":"${'x'.repeat(20 * 1024 * 1024)}"}\n`)
+    const chunks = splitBytes(line, 16 * 1024)
+    expect(chunks.length).toBeGreaterThan(1000)
+    let values: unknown[] = []
+    const copied = await bytesCopied(async () => {
+      values = await collect(readNdjson(chunkedStream(chunks).stream, { maxLineSize: 32 * 1024 * 1024 }))
+    })
+    expect(values).toHaveLength(1)
+    expect(copied).toBeGreaterThan(0)
+    expect(copied).toBeLessThanOrEqual(line.byteLength)
+  })
+
+  it('readEventStream: a 20 MB data line in 16 KiB chunks copies at most its own size', async () => {
+    const text = bytes(`data: ${'x'.repeat(20 * 1024 * 1024)}\n\n`)
+    const chunks = splitBytes(text, 16 * 1024)
+    let messages: unknown[] = []
+    const copied = await bytesCopied(async () => {
+      messages = await collect(readEventStream(chunkedStream(chunks).stream, { maxMessageSize: 32 * 1024 * 1024 }))
+    })
+    expect(messages).toHaveLength(1)
+    expect(copied).toBeGreaterThan(0)
+    expect(copied).toBeLessThanOrEqual(text.byteLength)
+  })
+})
