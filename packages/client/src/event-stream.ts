@@ -249,8 +249,10 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
           return undefined
         },
       })
-      // A resumable stream that is gone (404 unknown, 410 expired) will not come back: forget it.
-      if (resuming && end.type === 'close' && end.error !== undefined) savePosition(context, true)
+      // A resumable stream that is gone (404 unknown, 410 expired) or over (204: the client already
+      // has its end) will not come back: forget it. Not on close() (a page unloading): the stored
+      // position is what the next page resumes from.
+      if (resuming && end.type === 'close' && !context.signal.aborted) savePosition(context, true)
       if (end.type === 'retry' && !retryable && streamId === undefined) return { type: 'close', error: end.error }
       return end
     }
