@@ -115,7 +115,8 @@ export interface SocketServerOptions<TReceive = unknown, TSend = unknown, TUser 
   /**
    * A hook threw, or `authenticate` threw without a `status`. Default: `console.error`. Faults of the
    * peer (invalid or oversized messages, slowness, protocol errors) are not errors of the server:
-   * they end in `onClose` with their close code.
+   * they end in `onClose` with their close code. An `onError` that throws is logged with
+   * `console.error`, never rethrown.
    */
   onError?: (error: unknown, client: SocketClient<TSend, TUser> | undefined) => void
 }
@@ -382,8 +383,17 @@ class SocketServerImpl<TReceive, TSend, TUser> implements SocketServer<TSend, TU
 
   #reportError(error: unknown, client: SocketClient<TSend, TUser> | undefined): void {
     const { onError } = this.#options
-    if (onError === undefined) console.error('[sluice] socket server:', error)
-    else onError(error, client)
+    if (onError === undefined) {
+      console.error('[sluice] socket server:', error)
+      return
+    }
+    // Called from ws event listeners and promise reactions: a throw here would be an uncaught
+    // exception (a process crash) or an unhandled rejection, and would skip closing the client.
+    try {
+      onError(error, client)
+    } catch (failure) {
+      console.error('[sluice] socket server onError threw:', failure)
+    }
   }
 
   #startHeartbeat(): void {
