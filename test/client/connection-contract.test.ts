@@ -8,8 +8,18 @@
  */
 import { getEventListeners } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createEventStream, createNdjsonStream, HttpError, readEventStream, readNdjson } from '@sluice/client'
+import {
+  createEventStream,
+  createNdjsonStream,
+  createSocket,
+  HttpError,
+  LimitExceededError,
+  readEventStream,
+  readNdjson,
+} from '@sluice/client'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { WebSocket } from 'ws'
 import { bytes, chunkedStream, collect, splitBytes } from '../conformance/chunked.js'
 import {
   deferred,
@@ -19,6 +29,7 @@ import {
   ResourceWatch,
   recordStatuses,
   startHttpServer,
+  startWsServer,
   type TestHttpServer,
   waitForSnapshot,
   waitForStatus,
@@ -293,5 +304,50 @@ describe('parsers: a long line is joined once, never re-copied per chunk', () =>
     expect(messages).toHaveLength(1)
     expect(copied).toBeGreaterThan(0)
     expect(copied).toBeLessThanOrEqual(text.byteLength)
+  })
+})
+
+describe('createSocket: messages waiting for an async schema are bounded', () => {
+  it('past iteratorBufferSize waiting messages the attempt fails with LimitExceededError and reconnects', async () => {
+    // A WebSocket cannot be paused: while an async validation is pending, the messages behind it
+    // wait in order. A validator slower than the server must not make that wait grow without bound.
+    const connections = new Inbox<number>()
+    const s = await startWsServer((wss) =>
+      wss.on('connection', (ws) => {
+        connections.push(connections.items.length + 1)
+        for (let i = 0; i < 50; i++) ws.send(JSON.stringify(i))
+      }),
+    )
+    cleanup.push(() => s.close())
+    const gates: Array<() => void> = []
+    // Validates only when the test lets it: the first message holds every later one back.
+    const slow: StandardSchemaV1<unknown, number> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value) =>
+          new Promise((resolve) => {
+            gates.push(() => resolve({ value: value as number }))
+          }),
+      },
+    }
+    const errors: unknown[] = []
+    const socket = track(
+      createSocket<number>(s.url, {
+        WebSocket,
+        schema: slow,
+        iteratorBufferSize: 10,
+        retry: { initialDelay: 60_000, jitter: false },
+        onError: (error) => errors.push(error),
+      }),
+    )
+    const waiting = await waitForStatus(socket, 'reconnecting')
+    expect(waiting.error).toBeInstanceOf(LimitExceededError)
+    expect(waiting.error).toMatchObject({ limit: 'iteratorBufferSize', max: 10 })
+    expect(errors).toEqual([waiting.error])
+    // Only the first message and the bounded backlog reached the validator.
+    expect(gates).toHaveLength(1)
+    for (const open of gates) open()
+    expect(connections.items).toEqual([1])
   })
 })

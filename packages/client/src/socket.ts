@@ -1,6 +1,12 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import ReconnectingWebSocket, { type CloseEvent, type ErrorEvent, type Message } from 'partysocket/ws'
-import { type AttemptContext, type AttemptEnd, ConnectionCore, toSluiceError } from './connection/connection.js'
+import {
+  type AttemptContext,
+  type AttemptEnd,
+  ConnectionCore,
+  DEFAULT_ITERATOR_BUFFER_SIZE,
+  toSluiceError,
+} from './connection/connection.js'
 import { type Decoded, decode } from './connection/decode.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
 import {
@@ -66,7 +72,12 @@ export interface SocketOptions<TReceive = unknown, TSend = unknown> extends Conn
   protocols?: string | string[]
   /** Turns a received frame into data. Default: text -> `JSON.parse`, binary -> the `ArrayBuffer`. */
   parse?: (data: string | ArrayBuffer | Blob) => unknown
-  /** Standard Schema (zod, valibot, ...) validating the parsed data; failures surface `ValidationError`. */
+  /**
+   * Standard Schema (zod, valibot, ...) validating the parsed data; failures surface `ValidationError`.
+   * With an async schema, messages are delivered in arrival order, so those that arrive while one is
+   * being validated wait; more than `iteratorBufferSize` waiting drops the socket with a
+   * `LimitExceededError` and reconnects (a WebSocket cannot be paused, and the wait must be bounded).
+   */
   schema?: StandardSchemaV1<unknown, TReceive>
   /** Turns what `send()` gets into a frame. Default `JSON.stringify`. */
   serialize?: (data: TSend) => SocketPayload
@@ -192,6 +203,7 @@ class SocketConnectionImpl<TReceive, TSend>
     const urlProvider = typeof url === 'function' ? async () => String(await url()) : String(url)
     const parse = options.parse ?? defaultParse
     const isPong = heartbeat ? (heartbeat.isPong ?? defaultIsPong) : undefined
+    const maxBacklog = options.iteratorBufferSize ?? DEFAULT_ITERATOR_BUFFER_SIZE
 
     const run = (context: AttemptContext<TReceive, TReceive>): Promise<AttemptEnd> => {
       // partysocket owns the socket: URL provider, protocols, connect timeout, swapping listeners
@@ -216,6 +228,10 @@ class SocketConnectionImpl<TReceive, TSend>
         // Once a schema answered asynchronously, messages go through this chain, one at a time, so
         // they are delivered in the order they arrived.
         let chain: Promise<void> | undefined
+        // Messages waiting in `chain` behind a pending validation. A WebSocket cannot be paused, so
+        // a validator slower than the server would make this wait grow without limit: past
+        // `iteratorBufferSize` the attempt fails with LimitExceededError and reconnects instead.
+        let backlog = 0
 
         const cleanup = () => {
           socket.removeEventListener('open', onOpen)
@@ -277,7 +293,18 @@ class SocketConnectionImpl<TReceive, TSend>
           pongTimer = undefined
           const raw = event.data as string | ArrayBuffer | Blob
           if (chain) {
-            chain = chain.then(() => handle(raw))
+            if (backlog >= maxBacklog) {
+              const message =
+                `More than ${maxBacklog} messages arrived while an async schema was still validating ` +
+                'earlier ones; reconnecting. Validate faster or raise iteratorBufferSize.'
+              settle({ type: 'retry', error: new LimitExceededError('iteratorBufferSize', maxBacklog, message) })
+              return
+            }
+            backlog++
+            chain = chain.then(() => {
+              backlog--
+              return handle(raw)
+            })
             return
           }
           const result = handle(raw)
