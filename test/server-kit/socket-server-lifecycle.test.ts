@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { type AddressInfo, type Socket, connect as tcpConnect } from 'node:net'
 import type { SocketServer, SocketServerOptions } from '@sluice/server-kit'
 import { createSocketServer, DEFAULT_SOCKET_HEARTBEAT_INTERVAL, SocketCloseCode } from '@sluice/server-kit'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -142,6 +142,30 @@ describe('socket server lifecycle', () => {
       expect(logged).toHaveBeenCalledWith('[sluice] socket server onError threw:', expect.any(Error)),
     )
     const after = await connect(url)
+    expect(after.ws.readyState).toBe(WebSocket.OPEN)
+  })
+
+  it('survives an upgrade whose request target is no URL (Node passes "http://[" through), answering 404', async () => {
+    const { port, url } = await serve({ path: '/ws' })
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = tcpConnect(port, '127.0.0.1', () => {
+        socket.write(
+          'GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+            `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
+        )
+      })
+      rawSockets.push(socket)
+      let text = ''
+      socket.setEncoding('utf8')
+      socket.on('data', (chunk: string) => {
+        text += chunk
+      })
+      socket.on('close', () => resolve(text))
+      socket.on('error', reject)
+    })
+    // Not this endpoint's path (it has none): declined, and the only upgrade listener answers 404.
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found')
+    const after = await connect(`${url}ws`)
     expect(after.ws.readyState).toBe(WebSocket.OPEN)
   })
 })

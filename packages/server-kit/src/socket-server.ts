@@ -280,7 +280,7 @@ class SocketServerImpl<TReceive, TSend, TUser> implements SocketServer<TSend, TU
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const { path } = this.#options
-    if (path !== undefined && new URL(request.url ?? '/', 'http://localhost').pathname !== path) return false
+    if (path !== undefined && pathnameOf(request.url) !== path) return false
     if (this.#closing !== undefined) {
       refuseUpgrade(socket, 503)
       return true
@@ -538,6 +538,15 @@ function truncateReason(reason: string): string {
   let end = MAX_REASON_BYTES
   while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--
   return bytes.subarray(0, end).toString('utf8')
+}
+
+/**
+ * The path of a request target, or `undefined` when it is no URL: Node's parser lets targets such as
+ * `http://[` through, and a `new URL` throw inside the `upgrade` listener would crash the process.
+ */
+function pathnameOf(target: string | undefined): string | undefined {
+  if (!URL.canParse(target ?? '/', 'http://localhost')) return undefined
+  return new URL(target ?? '/', 'http://localhost').pathname
 }
 
 function sameOrigin(allowed: string, origin: string): boolean {
