@@ -75,6 +75,39 @@ describe('keepalive is on by default', () => {
   }
 })
 
+describe('keepalive never goes into a full buffer (Fetch sink)', () => {
+  it('skips keepalives while the one queued chunk is unread, and sends them again once it is read', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const client = new AbortController()
+    const response = eventStreamResponse(
+      new Request('http://h/', { signal: client.signal }),
+      async function* (ctx) {
+        yield { data: 'one' }
+        yield* blocked(ctx)
+      },
+      { keepAlive: 10 },
+    )
+    // A hundred keepalive intervals with nobody reading: the body's one-chunk queue is full.
+    await vi.advanceTimersByTimeAsync(1_000)
+    const chunks: string[] = []
+    const reading = (async () => {
+      const decoder = new TextDecoder()
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        chunks.push(decoder.decode(chunk))
+      }
+    })()
+    // Read everything that was queued, without letting any time pass: no keepalive among it.
+    await vi.advanceTimersByTimeAsync(0)
+    expect(chunks.at(-1)).toBe('data: one\n\n')
+    expect(chunks.filter((chunk) => chunk === KEEP_ALIVE_COMMENT)).toEqual([])
+    // Drained: the next interval sends a keepalive again.
+    await vi.advanceTimersByTimeAsync(10)
+    expect(chunks.at(-1)).toBe(KEEP_ALIVE_COMMENT)
+    client.abort()
+    await reading
+  })
+})
+
 describe('clean end versus abort, at byte level (node:http, chunked encoding)', () => {
   /** Serves one SSE stream per request with `options`, recording how it ended. */
   async function serve(
