@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { vi } from 'vitest'
 import { type WebSocket, WebSocketServer } from 'ws'
 
 /** What a test server saw, in order: `open /path` and `close /path` lines. */
@@ -248,4 +249,45 @@ export const realmFetch: typeof fetch = async (input, init) => {
     }),
   )
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+}
+
+// Node's fetch (undici) keeps its own keep-alive timers for pooled sockets; only timers set by
+// Sluice's code (the hooks and the client) are ours to account for.
+const fromPackages = () => /[\\/]packages[\\/](react|client)[\\/]src[\\/]/.test(new Error().stack ?? '')
+
+/**
+ * Tracks every `setTimeout` / `setInterval` that Sluice's code creates from now on until it fires
+ * (one-shot) or is cleared. Node's resource list only counts timers by type, and Vitest's and
+ * undici's own timers come and go, so a count cannot show that one particular timer was released;
+ * this can. The spies are undone by the test file's `vi.restoreAllMocks()`.
+ */
+export function trackTimers(): { pending(minDelay: number): number[] } {
+  const live = new Map<unknown, number>()
+  const realSetTimeout = globalThis.setTimeout
+  const realClearTimeout = globalThis.clearTimeout
+  const realSetInterval = globalThis.setInterval
+  const realClearInterval = globalThis.clearInterval
+  type Callback = (...args: unknown[]) => void
+  vi.spyOn(globalThis, 'setTimeout').mockImplementation(((callback: Callback, ms?: number, ...args: unknown[]) => {
+    const handle = realSetTimeout(() => {
+      live.delete(handle)
+      callback(...args)
+    }, ms)
+    if (fromPackages()) live.set(handle, ms ?? 0)
+    return handle
+  }) as typeof setTimeout)
+  vi.spyOn(globalThis, 'clearTimeout').mockImplementation((handle) => {
+    live.delete(handle)
+    realClearTimeout(handle)
+  })
+  vi.spyOn(globalThis, 'setInterval').mockImplementation(((callback: Callback, ms?: number, ...args: unknown[]) => {
+    const handle = realSetInterval(callback, ms, ...args)
+    if (fromPackages()) live.set(handle, ms ?? 0)
+    return handle
+  }) as typeof setInterval)
+  vi.spyOn(globalThis, 'clearInterval').mockImplementation((handle) => {
+    live.delete(handle)
+    realClearInterval(handle)
+  })
+  return { pending: (minDelay) => [...live.values()].filter((delay) => delay >= minDelay) }
 }

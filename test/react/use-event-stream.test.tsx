@@ -4,7 +4,14 @@ import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
 import { StrictMode } from 'react'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { ErrorBoundary } from './boundary.js'
-import { activeResources, expectResourcesBackTo, realmFetch, type StreamServer, startStreamServer } from './helpers.js'
+import {
+  activeResources,
+  expectResourcesBackTo,
+  realmFetch,
+  type StreamServer,
+  startStreamServer,
+  trackTimers,
+} from './helpers.js'
 
 const fast = { initialDelay: 20, maxDelay: 60 }
 const text = (id: string) => screen.getByTestId(id).textContent
@@ -16,6 +23,7 @@ beforeEach(async () => {
   baseline = activeResources()
 })
 afterEach(async () => {
+  vi.restoreAllMocks()
   cleanup() // testing-library only registers its own cleanup when Vitest globals are on
   await server.close()
   setVisibility('visible')
@@ -146,38 +154,62 @@ describe('useEventStream lifecycle', () => {
     expect({ statuses, matched: at }).toEqual({ statuses, matched: order.length })
   })
 
-  test('unmount closes the server connection, leaves no timer, socket or listener, and nothing runs after it', async () => {
-    server = await startStreamServer({
-      onStream: (s) => {
-        const timer = setInterval(() => s.send('hi'), 5)
-        void s.closed.then(() => clearInterval(timer))
-      },
-    })
-    const before = activeResources()
-    let reduced = 0
-    const view = render(
-      <Stream
-        url={server.url}
-        options={{
-          retry: fast,
-          idleTimeout: 5000,
-          throttle: 30,
-          onMessage: () => {
-            reduced++
-          },
-        }}
-      />,
-    )
-    await waitFor(() => expect(reduced).toBeGreaterThan(3))
-    view.unmount()
-    const atUnmount = reduced
-    await waitFor(() => expect(server.live.size).toBe(0))
-    await new Promise((resolve) => setTimeout(resolve, 50)) // only to show that no message is handled after unmount
-    expect(reduced).toBe(atUnmount)
-    await expectResourcesBackTo(before)
-    await server.close()
-    await expectResourcesBackTo(baseline)
-  })
+  test.each([5000, 'frame'] as const)(
+    'unmount closes the server connection, leaves no timer, frame, socket or listener, and nothing runs after it (throttle %s)',
+    async (throttle) => {
+      server = await startStreamServer({
+        onStream: (s) => {
+          const timer = setInterval(() => s.send('hi'), 5)
+          void s.closed.then(() => clearInterval(timer))
+        },
+      })
+      // Animation frames are not handles Node can list: track the ones requested and not yet run
+      // or cancelled. (A throttle timer of 5 s would outlive the resource check below if leaked.)
+      const frames = new Set<number>()
+      const requestFrame = globalThis.requestAnimationFrame
+      const cancelFrame = globalThis.cancelAnimationFrame
+      vi.spyOn(globalThis, 'requestAnimationFrame').mockImplementation((callback) => {
+        const id = requestFrame((time) => {
+          frames.delete(id)
+          callback(time)
+        })
+        frames.add(id)
+        return id
+      })
+      vi.spyOn(globalThis, 'cancelAnimationFrame').mockImplementation((id) => {
+        frames.delete(id)
+        cancelFrame(id)
+      })
+      const timers = trackTimers()
+      let handled = 0
+      const view = render(
+        <Stream
+          url={server.url}
+          options={{
+            retry: fast,
+            idleTimeout: 5000,
+            throttle,
+            onMessage: () => {
+              handled++
+            },
+          }}
+        />,
+      )
+      await waitFor(() => expect(handled).toBeGreaterThan(3))
+      view.unmount()
+      expect(frames.size).toBe(0)
+      const atUnmount = handled
+      await waitFor(() => expect(server.live.size).toBe(0))
+      // The throttle timer (up to 5 s) and the client's idle timer (5 s) are gone with the hook.
+      expect(timers.pending(2000)).toEqual([])
+      await new Promise((resolve) => setTimeout(resolve, 50)) // only to show that no message is handled after unmount
+      expect(handled).toBe(atUnmount)
+      // The stream is gone server-side; with the server closed too (it drops the idle socket
+      // Node's fetch opens after an abort), anything still active is the client's.
+      await server.close()
+      await expectResourcesBackTo(baseline)
+    },
+  )
 
   test('<StrictMode> double mount: the server sees exactly one connection, and unmount closes it', async () => {
     server = await startStreamServer({ onStream: (s) => s.send('hi') })

@@ -4,7 +4,7 @@ import { StrictMode, useState } from 'react'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { ErrorBoundary } from './boundary.js'
-import { activeResources, expectResourcesBackTo, type SocketServer, startSocketServer } from './helpers.js'
+import { activeResources, expectResourcesBackTo, type SocketServer, startSocketServer, trackTimers } from './helpers.js'
 
 type Msg = { n: number }
 
@@ -22,6 +22,7 @@ beforeEach(async () => {
   })
 })
 afterEach(async () => {
+  vi.restoreAllMocks()
   cleanup() // testing-library only registers its own cleanup when Vitest globals are on
   await server.close()
 })
@@ -111,6 +112,7 @@ describe('useSocket', () => {
   })
 
   test('three components sharing a key share one socket and one heartbeat; the last unmount closes it', async () => {
+    const timers = trackTimers()
     const view = render(<Shared url={server.url} />)
     for (const id of ['a', 'b', 'c']) await waitFor(() => expect(text(`${id}-status`)).toBe('open'))
     act(() => screen.getByText('send-b').click())
@@ -134,6 +136,8 @@ describe('useSocket', () => {
     view.unmount()
     await waitFor(() => expect(server.live.size).toBe(0))
     expect(server.opened).toBe(1)
+    // The heartbeat's interval and pong timer went with the socket.
+    expect(timers.pending(0)).toEqual([])
   })
 
   test('the same key with different connection options is a clear error in development', async () => {
