@@ -137,12 +137,17 @@ function collect<T>(connection: { listen(fn: (m: EventStreamMessage<T>) => void)
   return tokens
 }
 
-function chatStream(server: ChatServer, storage?: ResumeStorage) {
+function chatStream(server: ChatServer, storage?: ResumeStorage, replay?: 'all') {
   return createEventStream(`${server.url}/chat`, {
     method: 'POST',
     body: JSON.stringify({ prompt: 'Tell me a story' }),
     retry: FAST_RETRY,
-    resumable: { url: (id) => `${server.url}/chat/${id}`, key: 'answer', ...(storage ? { storage } : {}) },
+    resumable: {
+      url: (id) => `${server.url}/chat/${id}`,
+      key: 'answer',
+      ...(storage ? { storage } : {}),
+      ...(replay ? { replay } : {}),
+    },
   })
 }
 
@@ -216,6 +221,31 @@ describe('resumable POST streams', () => {
     expect(chat.requests.filter((r) => r.startsWith('POST'))).toHaveLength(1)
     expect(chat.requests.filter((r) => r.startsWith('GET'))).toHaveLength(2)
     expect(storage.entries.size).toBe(0)
+  })
+
+  test("replay: 'all' after a reload receives the whole answer again, once, and the work still ran once", async () => {
+    chat = await startChat()
+    const storage = memoryStorage()
+    const before = chatStream(chat, storage)
+    const first = collect(before)
+    chat.gate.release(6)
+    await waitForSnapshot(before, () => first.length === 6, '6 tokens')
+    before.close()
+    chat.gate.release(4)
+
+    const after = chatStream(chat, storage, 'all')
+    expect(after.getSnapshot().lastEventId).toBe('')
+    const all = collect(after)
+    await waitForSnapshot(after, () => all.length === 10, 'the 10 tokens so far, from the start')
+    chat.gate.release(ANSWER.length - 10)
+    const end = await waitForSnapshot(after, (s) => s.status === 'closed', 'the end of the answer')
+    expect(end.error).toBeUndefined()
+    expect(first).toEqual(ANSWER.slice(0, 6))
+    expect(all).toEqual(ANSWER)
+    expect(chat.runs()).toBe(1)
+    expect(chat.requests.filter((r) => r.startsWith('GET'))).toEqual([
+      expect.stringMatching(/^GET \/chat\/[0-9a-f-]+ -$/),
+    ])
   })
 
   test('the POST response carries the id as a header and as its first event; GET without Last-Event-ID replays it all', async () => {

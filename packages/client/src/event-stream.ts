@@ -109,7 +109,10 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
     const { resumable, events } = options
     const resumeKey = resumable?.key ?? `sluice-resume:${String(url)}`
     const stored = resumable === undefined ? {} : loadResumePoint(resumable.storage, resumeKey)
-    super(options, { lastEventId: stored.point?.lastEventId ?? options.lastEventId ?? '' })
+    // replay: 'all' asks the server for the stream from its start (no Last-Event-ID).
+    const storedLastEventId =
+      stored.point === undefined ? undefined : resumable?.replay === 'all' ? '' : stored.point.lastEventId
+    super(options, { lastEventId: storedLastEventId ?? options.lastEventId ?? '' })
     if (stored.error) options.onError?.(stored.error)
     if (resumable !== undefined && typeof resumable.url !== 'function') {
       throw new TypeError('createEventStream: resumable.url must be a function (id) => URL of the stream by GET')
@@ -125,7 +128,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
     const parse = options.parse ?? (options.schema ? jsonParse : undefined)
     // The spec's "last event ID buffer" survives reconnects; the parser reports every change,
     // including an `id:` in a block without data.
-    let lastEventId = stored.point?.lastEventId ?? options.lastEventId ?? ''
+    let lastEventId = storedLastEventId ?? options.lastEventId ?? ''
     // A resumable stream's id, once known: every later attempt is a GET of that stream (safe to
     // repeat), never the first request again.
     let streamId = stored.point?.id

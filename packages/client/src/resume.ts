@@ -64,6 +64,13 @@ export interface ResumableOptions {
   storage?: ResumeStorage
   /** Storage key; default `"sluice-resume:" + url`. Use one per stream a page may resume. */
   key?: string
+  /**
+   * What a connection that starts from a stored position (after a reload) receives: `'missed'`
+   * (default) only the events after the stored last event id; `'all'` the whole answer again from
+   * its first event (the page lost what it had rendered). Reconnections after that always resume
+   * exactly after the last event received.
+   */
+  replay?: 'missed' | 'all'
   /** Called with every new position (the stream id when it arrives, then each last event id). */
   onPosition?: (point: ResumePoint) => void
 }
