@@ -202,6 +202,20 @@ const MAX_REASON_BYTES = 123
 export function createSocketServer<C extends EventDefinition, S extends EventDefinition, TUser = undefined>(
   options: TypedSocketServerOptions<C, S, TUser>,
 ): SocketServer<EventEnvelopeInput<S>, TUser>
+/**
+ * A JSON WebSocket endpoint on `ws` (see the overload above for everything it does), with message
+ * types given as type parameters: `TReceive` what `parse` returns (default `JSON.parse`), `TSend`
+ * what `send` / `broadcast` take, `TUser` what `authenticate` returns.
+ *
+ * @example
+ * ```ts
+ * const sockets = createSocketServer<{ text: string }, { echo: string }>({
+ *   server,
+ *   path: '/echo',
+ *   onMessage: (message, client) => client.send({ echo: message.text }),
+ * })
+ * ```
+ */
 export function createSocketServer<TReceive = unknown, TSend = unknown, TUser = undefined>(
   options?: SocketServerOptions<TReceive, TSend, TUser>,
 ): SocketServer<TSend, TUser>
