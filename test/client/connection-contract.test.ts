@@ -20,6 +20,7 @@ import {
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
+import { RetryPolicy } from '../../packages/client/src/connection/retry.js'
 import { bytes, chunkedStream, collect, splitBytes } from '../conformance/chunked.js'
 import {
   deferred,
@@ -349,5 +350,62 @@ describe('createSocket: messages waiting for an async schema are bounded', () =>
     expect(gates).toHaveLength(1)
     for (const open of gates) open()
     expect(connections.items).toEqual([1])
+  })
+})
+
+describe('server-given delays longer than a timer can hold', () => {
+  // setTimeout treats a delay above 2^31 - 1 ms (~24.8 days) as 1 ms, in Node and in browsers: a
+  // server asking for a very long wait would get a reconnect storm instead.
+  it('a huge retry: field is capped at the largest timer delay, not turned into an immediate retry', async () => {
+    const s = await server((_req, res) => {
+      sseHead(res)
+      res.end('retry: 99999999999\ndata: bye\n\n')
+    })
+    const conn = track(createEventStream(s.url, { retry: { jitter: false } }))
+    await nextMessage(conn)
+    await waitForStatus(conn, 'reconnecting')
+    // A short wait only to show that nothing happens: a 1 ms timer would have sent request 2.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(s.requests.items).toHaveLength(1)
+    expect(conn.getSnapshot().status).toBe('reconnecting')
+  })
+
+  it('a huge Retry-After on 503 is capped too', async () => {
+    const s = await server((_req, res) => res.writeHead(503, { 'retry-after': '99999999' }).end())
+    const conn = track(createEventStream(s.url, { retry: fast }))
+    const waiting = await waitForStatus(conn, 'reconnecting')
+    expect(waiting.error).toMatchObject({ status: 503, retryAfter: 99_999_999_000 })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(s.requests.items).toHaveLength(1)
+  })
+
+  it('RetryPolicy.delay never exceeds 2^31 - 1 ms', () => {
+    const policy = new RetryPolicy({ jitter: false })
+    policy.serverDelay = 1e12
+    expect(policy.delay(1)).toBe(2 ** 31 - 1)
+    expect(new RetryPolicy({ jitter: false }).delay(1, 1e12)).toBe(2 ** 31 - 1)
+    expect(new RetryPolicy({ initialDelay: 1e12, maxDelay: 1e13 }, () => 0.999).delay(5)).toBeLessThanOrEqual(
+      2 ** 31 - 1,
+    )
+  })
+})
+
+describe('an idleTimeout longer than a timer can hold', () => {
+  it('waits instead of firing every millisecond', async () => {
+    const warnings: string[] = []
+    const onWarning = (warning: Error) => warnings.push(warning.name)
+    process.on('warning', onWarning)
+    cleanup.push(() => process.off('warning', onWarning))
+    const s = await server((_req, res) => {
+      sseHead(res)
+      res.write('data: hi\n\n')
+    })
+    const conn = track(createEventStream(s.url, { idleTimeout: 1e10 }))
+    await nextMessage(conn)
+    // A short wait only to show that nothing happens: no overflowing timer, no reconnect.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(warnings).not.toContain('TimeoutOverflowWarning')
+    expect(conn.getSnapshot()).toMatchObject({ status: 'open', attempt: 0 })
+    expect(s.requests.items).toHaveLength(1)
   })
 })

@@ -1,6 +1,6 @@
 import { ContentTypeError, HttpError, SluiceError, TimeoutError } from '../errors.js'
 import type { AttemptEnd } from './connection.js'
-import { parseRetryAfter } from './retry.js'
+import { MAX_TIMER_DELAY, parseRetryAfter } from './retry.js'
 
 /** The `fetch` signature a connection needs; pass your own to add auth, tracing or a polyfill. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -182,15 +182,22 @@ export class IdleTimer {
   }
 
   #arm(delay: number): void {
-    this.#timer = setTimeout(() => {
-      const silent = Date.now() - this.#last
-      if (silent < this.#ms) {
-        this.#arm(this.#ms - silent)
-        return
-      }
-      this.#timer = undefined
-      this.#onIdle(new TimeoutError('idleTimeout', this.#ms, `No data for ${this.#ms} ms (idleTimeout): reconnecting`))
-    }, delay)
+    // A longer delay would fire after 1 ms (see MAX_TIMER_DELAY) and re-arm in a busy loop; a capped
+    // one fires early and re-arms for the rest.
+    this.#timer = setTimeout(
+      () => {
+        const silent = Date.now() - this.#last
+        if (silent < this.#ms) {
+          this.#arm(this.#ms - silent)
+          return
+        }
+        this.#timer = undefined
+        this.#onIdle(
+          new TimeoutError('idleTimeout', this.#ms, `No data for ${this.#ms} ms (idleTimeout): reconnecting`),
+        )
+      },
+      Math.min(delay, MAX_TIMER_DELAY),
+    )
   }
 }
 

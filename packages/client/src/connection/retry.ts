@@ -47,6 +47,14 @@ export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.fr
   jitter: true,
 })
 
+/**
+ * The longest delay a timer can hold: `setTimeout` turns anything above 2^31 - 1 ms (~24.8 days)
+ * into 1 ms, in Node and in browsers (https://html.spec.whatwg.org/multipage/timers-and-user-prompts.html#timers
+ * converts the timeout to a 32-bit signed integer). A server asking for a longer `retry:` or
+ * `Retry-After` must get the longest wait, never a reconnect storm.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1
+
 function check(name: keyof RetryOptions, value: number, min: number): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
     throw new TypeError(`retry.${name} must be a number >= ${min}, got ${String(value)}`)
@@ -102,13 +110,14 @@ export class RetryPolicy {
   /**
    * The delay (ms) before retry number `attempt`, or `undefined` when `maxAttempts` is exhausted and
    * the connection must close. `retryAfter` (ms, from a `Retry-After` header) is a floor: the server
-   * said not before then (RFC 9110 §10.2.3), so jitter never brings the delay below it.
+   * said not before then (RFC 9110 §10.2.3), so jitter never brings the delay below it. Never more
+   * than 2^31 - 1 ms, the longest a timer can wait.
    */
   delay(attempt: number, retryAfter?: number): number | undefined {
     if (attempt > this.options.maxAttempts) return undefined
     const ceiling = this.ceiling(attempt)
     const jittered = this.options.jitter ? Math.floor(this.#random() * (ceiling + 1)) : ceiling
-    return retryAfter === undefined ? jittered : Math.max(retryAfter, jittered)
+    return Math.min(MAX_TIMER_DELAY, retryAfter === undefined ? jittered : Math.max(retryAfter, jittered))
   }
 }
 
