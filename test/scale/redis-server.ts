@@ -10,6 +10,13 @@ export interface RedisProcess {
   stop(signal?: NodeJS.Signals): Promise<void>
   /** Starts it again on the same port (empty: no persistence) and waits until it accepts connections. */
   restart(): Promise<void>
+  /**
+   * Freezes it (SIGSTOP): connections stay open and the kernel still accepts new ones, but nothing
+   * answers, as with a hung server or a half-open connection after a failover.
+   */
+  pause(): void
+  /** Unfreezes it (SIGCONT), with its data intact. */
+  resume(): void
 }
 
 /** A port that was free a moment ago on 127.0.0.1 (redis-server cannot listen on port 0). */
@@ -83,6 +90,12 @@ export async function startRedis(timeoutMs = 10_000): Promise<RedisProcess> {
     restart: async () => {
       await stop()
       await start()
+    },
+    pause: () => {
+      child?.kill('SIGSTOP')
+    },
+    resume: () => {
+      child?.kill('SIGCONT')
     },
   }
 }

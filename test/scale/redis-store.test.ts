@@ -183,6 +183,50 @@ describe('createRedisStore when Redis goes away', () => {
   })
 })
 
+describe('createRedisStore when Redis hangs', () => {
+  it('detects a Redis that stops answering (no socket error): publish times out, subscriptions end, and after it resumes with its data a resume is exact', async () => {
+    const key = freshKey()
+    const a = await instance<string>(key)
+    const live = a.channel.subscribe()
+    const first = await a.channel.publish('first')
+    expect(await take(live, 1)).toEqual([{ id: first, data: 'first' }])
+
+    redis.pause()
+    try {
+      // commandTimeout is 1000 ms here: the publish fails after it, it does not hang.
+      await expect(a.channel.publish('frozen')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+      // Nothing piles up meanwhile: with a command unanswered, at most one more (a probe) is sent
+      // to Redis; the rest are refused at once.
+      const burst = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => a.channel.publish(`burst ${i}`)))
+      expect(burst.every((result) => result.status === 'rejected')).toBe(true)
+      const refusedAtOnce = burst.filter(
+        (result) => result.status === 'rejected' && /has not answered/.test((result.reason as Error).message),
+      )
+      expect(refusedAtOnce.length).toBeGreaterThanOrEqual(49)
+      // The reader gets no answer to its XREAD within twice commandTimeout: the subscription ends.
+      expect(await live.next()).toEqual({ done: true, value: undefined })
+    } finally {
+      redis.resume()
+    }
+    // Redis kept its data: resuming from the last id is exact, no gap. The timed-out publishes
+    // ("frozen" and the one probe) reached Redis and were appended once it resumed: a timed-out
+    // publish is of unknown outcome, which is why it rejects rather than report an id.
+    const after = await publishWhenReady(a.channel, 'after')
+    const resumed = a.channel.subscribe({ lastEventId: first })
+    const events: ChannelEvent<string>[] = []
+    while (events.at(-1)?.id !== after) events.push(...(await take(resumed, 1)))
+    expect(events.every((e) => e.event !== GAP_EVENT)).toBe(true)
+    const timedOut = events.slice(0, -1).map((e) => e.data)
+    expect(timedOut.length).toBeLessThanOrEqual(2)
+    for (const data of timedOut) expect(data).toMatch(/^(frozen|burst \d+)$/)
+    expect(events.at(-1)).toEqual({ id: after, data: 'after' })
+    // And live delivery works again (on a new reader connection).
+    const next = await a.channel.publish('next')
+    expect(await take(resumed, 1)).toEqual([{ id: next, data: 'next' }])
+    await resumed.return()
+  })
+})
+
 describe('relayChannel', () => {
   it('delivers a broadcast published on one instance to WebSocket clients of every instance, also after Redis restarts', async () => {
     const key = freshKey()

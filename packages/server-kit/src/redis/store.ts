@@ -45,7 +45,9 @@ export interface RedisStoreOptions {
   /**
    * Milliseconds a publish or a replay read may wait for Redis before it fails with
    * {@link RedisStoreError} (`STORE_UNAVAILABLE`). Bounds what waits in memory while Redis is
-   * unreachable. Default 5000.
+   * unreachable. Also how long one blocking `XREAD` waits for entries: a reader that gets no answer
+   * within twice this (a frozen Redis, a half-open connection) replaces its connection and ends the
+   * channel's subscriptions, as for a lost connection. Default 5000.
    */
   commandTimeout?: number
   /**
@@ -118,10 +120,12 @@ const RETRY_MAX = 5_000
  *   `reason: 'trimmed'` (older than the retained history) or `'unknown'` (never in this stream: a
  *   forged id, or one from before Redis lost its data in a restart without persistence).
  * - Redis down: `publish` rejects with {@link RedisStoreError} (`STORE_UNAVAILABLE`) at once when
- *   the client is not connected, else after `commandTimeout`; nothing is queued for later. The
- *   reader's lost connection ends every subscription of the channel cleanly, so clients reconnect
- *   and resume from their last id once Redis is back (a resume while it is down fails, and the
- *   client retries with its backoff).
+ *   the client is not connected, else after `commandTimeout`; nothing is queued for later (while a
+ *   command goes unanswered, further ones are refused at once, but for one probe per
+ *   `commandTimeout`). The reader's lost or silent connection ends every subscription of the
+ *   channel cleanly, so clients reconnect and resume from their last id once Redis is back (a
+ *   resume while it is down fails, and the client retries with its backoff). A publish that timed
+ *   out may still be appended when Redis answers: its outcome is unknown, as with any network call.
  *
  * Requires Redis 5 (streams); Redis 7 tells `trimmed` from `unknown` more precisely.
  *
@@ -161,6 +165,10 @@ class RedisStreamStore<T> implements RedisStore<T> {
   #resolveReady!: () => void
   #isReady = false
   #watching = false
+  /** A command got no answer within commandTimeout, and none has been answered since. */
+  #stalled = false
+  /** A command is in flight while stalled (see #command). */
+  #probing = false
 
   constructor(options: RedisStoreOptions) {
     if (typeof options.client?.sendCommand !== 'function') {
@@ -232,7 +240,7 @@ class RedisStreamStore<T> implements RedisStore<T> {
       )
     }
     this.#watching = true
-    const reader = new Reader(this.#client.duplicate(), this.key, this.#readCount, {
+    const reader = new Reader(() => this.#client.duplicate(), this.key, this.#readCount, this.#timeout, {
       delivered: (raw) => {
         let message: ChannelMessage<T>
         try {
@@ -310,22 +318,32 @@ class RedisStreamStore<T> implements RedisStore<T> {
    * otherwise queue the command until it reconnects: unbounded memory and a publish that hangs).
    */
   async #command(args: string[], action: string): Promise<unknown> {
-    if (!this.#client.isReady) {
-      throw new RedisStoreError(
+    const refuse = (why: string, cause?: unknown) =>
+      new RedisStoreError(
         'STORE_UNAVAILABLE',
         this.key,
-        `Cannot ${action} on Redis stream "${this.key}": the Redis client is not connected`,
-      )
-    }
-    try {
-      return await this.#client.sendCommand(args, { timeout: this.#timeout })
-    } catch (cause) {
-      throw new RedisStoreError(
-        'STORE_UNAVAILABLE',
-        this.key,
-        `${args[0]} on Redis stream "${this.key}" failed (${action}; commandTimeout ${this.#timeout} ms): ${errorText(cause)}`,
+        `Cannot ${action} on Redis stream "${this.key}": ${why}`,
         cause,
       )
+    if (!this.#client.isReady) throw refuse('the Redis client is not connected')
+    // A Redis that stopped answering (frozen, or a half-open connection) keeps the socket open,
+    // so node-redis keeps every command sent to it. While one such command is unanswered, at most
+    // one more (a probe) is sent per commandTimeout; the others fail at once instead of piling up.
+    const probe = this.#stalled
+    if (probe && this.#probing) {
+      throw refuse(`Redis has not answered for more than commandTimeout (${this.#timeout} ms)`)
+    }
+    this.#probing ||= probe
+    try {
+      // node-redis's own `timeout` option only covers a command not yet written to the socket.
+      const reply = await withTimeout(this.#client.sendCommand(args, { timeout: this.#timeout }), this.#timeout)
+      this.#stalled = false
+      return reply
+    } catch (cause) {
+      if (cause instanceof CommandTimeout) this.#stalled = true
+      throw refuse(`${args[0]} failed (commandTimeout ${this.#timeout} ms): ${errorText(cause)}`, cause)
+    } finally {
+      if (probe) this.#probing = false
     }
   }
 
@@ -367,10 +385,12 @@ interface ReaderEvents {
  * retry timer, both released by {@link Reader.stop}.
  */
 class Reader {
-  readonly #connection: RedisClientLike
+  readonly #open: () => RedisClientLike
   readonly #key: string
   readonly #count: string
+  readonly #block: number
   readonly #events: ReaderEvents
+  #connection: RedisClientLike
   #stopped = false
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   #wakeRetry: (() => void) | undefined
@@ -378,33 +398,46 @@ class Reader {
   #cursor: string | undefined
   #healthy = false
 
-  constructor(connection: RedisClientLike, key: string, count: string, events: ReaderEvents) {
-    this.#connection = connection
+  /**
+   * `open` makes a new, unconnected connection (`client.duplicate()`); `block` is how long one
+   * `XREAD` waits for entries, in ms (Redis answers `null` when none came).
+   */
+  constructor(open: () => RedisClientLike, key: string, count: string, block: number, events: ReaderEvents) {
+    this.#open = open
     this.#key = key
     this.#count = count
+    this.#block = block
     this.#events = events
+    this.#connection = this.#connect()
+    void this.#run()
+  }
+
+  #connect(): RedisClientLike {
+    const connection = this.#open()
     // node-redis emits `error` for every failed (re)connection attempt; without a listener an
     // EventEmitter would throw it. The outcome is handled by the loop below (a rejected command).
     connection.on('error', () => undefined)
-    void this.#run()
+    return connection
   }
 
   async #run(): Promise<void> {
     let failures = 0
-    try {
-      // connect() keeps retrying (node-redis reconnect strategy) until it succeeds or stop() destroys it.
-      await this.#connection.connect()
-    } catch (error) {
-      if (!this.#stopped) this.#events.failed(error)
-      return
-    }
+    let connecting: Promise<unknown> | undefined = this.#connection.connect()
     while (!this.#stopped) {
       try {
+        // connect() keeps retrying (node-redis reconnect strategy) until it succeeds or stop()
+        // destroys the connection.
+        if (connecting !== undefined) await connecting
+        connecting = undefined
+        if (this.#stopped) return
         if (this.#cursor === undefined) {
           // Start after the stream's last entry (0-0 before the first one): from this answer on,
           // every entry appended by any instance is read.
           const last = entries(
-            await this.#connection.sendCommand(['XREVRANGE', this.#key, '+', '-', 'COUNT', '1']),
+            await withTimeout(
+              this.#connection.sendCommand(['XREVRANGE', this.#key, '+', '-', 'COUNT', '1']),
+              2 * this.#block,
+            ),
             'XREVRANGE',
           )
           if (this.#stopped) return
@@ -412,18 +445,23 @@ class Reader {
           this.#healthy = true
           this.#events.established()
         }
-        // BLOCK 0: wait for the next entry as long as it takes; a lost connection rejects the
-        // command at once (node-redis fails the commands awaiting a reply when the socket closes).
-        const reply = await this.#connection.sendCommand([
-          'XREAD',
-          'COUNT',
-          this.#count,
-          'BLOCK',
-          '0',
-          'STREAMS',
-          this.#key,
-          this.#cursor,
-        ])
+        // A lost connection rejects the command at once (node-redis fails the commands awaiting a
+        // reply when the socket closes). A silent one (Redis frozen, a half-open TCP connection
+        // after a failover) does not: Redis answers a BLOCK within `block` ms even when nothing
+        // came, so no answer within twice that means the connection is dead.
+        const reply = await withTimeout(
+          this.#connection.sendCommand([
+            'XREAD',
+            'COUNT',
+            this.#count,
+            'BLOCK',
+            String(this.#block),
+            'STREAMS',
+            this.#key,
+            this.#cursor,
+          ]),
+          2 * this.#block,
+        )
         if (this.#stopped) return
         this.#healthy = true
         failures = 0
@@ -441,6 +479,12 @@ class Reader {
           this.#events.failed(error)
         }
         this.#healthy = false
+        if (error instanceof CommandTimeout) {
+          // node-redis only reconnects when the socket closes; a silent connection is replaced.
+          this.#connection.destroy()
+          this.#connection = this.#connect()
+          connecting = this.#connection.connect()
+        }
         // While disconnected, node-redis holds the next XREAD until it has reconnected; this delay
         // only keeps a command that keeps failing (e.g. the key holds another type) from spinning.
         await this.#delay(Math.min(RETRY_MAX, RETRY_MIN * 2 ** Math.min(failures, 10)))
@@ -464,6 +508,27 @@ class Reader {
     // Rejects the pending XREAD (and a pending connect), which ends the loop.
     this.#connection.destroy()
   }
+}
+
+/** No answer from Redis within the time allowed. */
+class CommandTimeout extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`)
+    this.name = 'CommandTimeout'
+  }
+}
+
+/**
+ * `command`, or a {@link CommandTimeout} after `ms`. The command itself stays with node-redis (a
+ * reply that comes later is matched to it and dropped); its late failure is not unhandled.
+ */
+function withTimeout<T>(command: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CommandTimeout(ms)), ms)
+  })
+  command.catch(() => undefined) // settled late, after the timeout: already reported as one
+  return Promise.race([command, timedOut]).finally(() => clearTimeout(timer))
 }
 
 function errorText(error: unknown): string {
