@@ -133,6 +133,25 @@ describe('createRedisStore', () => {
     },
   )
 
+  it('refuses a message over maxMessageSize without storing it', async () => {
+    const key = freshKey()
+    const client = await connect()
+    const store = createRedisStore<string>({ client, key, maxMessageSize: 1000 })
+    const channel = createChannel({ store })
+    cleanups.push(() => channel.close())
+    await store.ready
+    // 998 characters + 2 quotes: exactly 1000 bytes of JSON; "é" is 2 bytes in UTF-8.
+    const fits = await channel.publish('x'.repeat(998))
+    await expect(channel.publish(`${'x'.repeat(997)}é`)).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      limit: 'maxMessageSize',
+      max: 1000,
+      message: expect.stringMatching(/1001 bytes/),
+    })
+    expect(await client.sendCommand(['XLEN', key])).toBe(1)
+    expect(fits).toMatch(/^\d+-\d+$/)
+  })
+
   it('refuses a second watcher: one store per channel', async () => {
     const a = await instance(freshKey())
     expect(() => createChannel({ store: a.store })).toThrow(/already serves a channel/)

@@ -4,5 +4,6 @@ export {
   createRedisStore,
   DEFAULT_REDIS_COMMAND_TIMEOUT,
   DEFAULT_REDIS_MAX_LENGTH,
+  DEFAULT_REDIS_MAX_MESSAGE_SIZE,
   RedisStoreError,
 } from './store.js'

@@ -1,4 +1,4 @@
-import { SluiceError } from '@sluice/client'
+import { LimitExceededError, SluiceError } from '@sluice/client'
 import type {
   ChannelGapReason,
   ChannelMessage,
@@ -51,6 +51,13 @@ export interface RedisStoreOptions {
    */
   commandTimeout?: number
   /**
+   * Largest message accepted by `publish`, in bytes of its JSON encoding; a bigger one is refused
+   * with `LimitExceededError` (`limit: 'maxMessageSize'`) and not stored. Bounds what one entry
+   * costs every instance (an `XREAD` batch holds `readCount` of them). Default 1 MiB, the same as
+   * `@sluice/client`'s default `maxMessageSize`: a client with its defaults would refuse more.
+   */
+  maxMessageSize?: number
+  /**
    * Most entries one blocking `XREAD` returns. A batch is fanned out at once, before the
    * subscribers' connections get a turn to drain, so it must stay well under the channel's
    * `maxQueue` (default 500), or a burst would end subscribers as slow consumers. Default 100.
@@ -98,6 +105,8 @@ export class RedisStoreError extends SluiceError {
 
 /** Default {@link RedisStoreOptions.maxLength}. */
 export const DEFAULT_REDIS_MAX_LENGTH = 10_000
+/** Default {@link RedisStoreOptions.maxMessageSize}: 1 MiB. */
+export const DEFAULT_REDIS_MAX_MESSAGE_SIZE = 1024 * 1024
 /** Default {@link RedisStoreOptions.commandTimeout}. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT = 5_000
 const DEFAULT_READ_COUNT = 100
@@ -161,6 +170,7 @@ class RedisStreamStore<T> implements RedisStore<T> {
   readonly #maxLength: string
   readonly #timeout: number
   readonly #readCount: string
+  readonly #maxMessageSize: number
   readonly #onError: (error: unknown) => void
   #resolveReady!: () => void
   #isReady = false
@@ -182,6 +192,7 @@ class RedisStreamStore<T> implements RedisStore<T> {
     this.#maxLength = String(positive('maxLength', options.maxLength, DEFAULT_REDIS_MAX_LENGTH))
     this.#timeout = positive('commandTimeout', options.commandTimeout, DEFAULT_REDIS_COMMAND_TIMEOUT)
     this.#readCount = String(positive('readCount', options.readCount, DEFAULT_READ_COUNT))
+    this.#maxMessageSize = positive('maxMessageSize', options.maxMessageSize, DEFAULT_REDIS_MAX_MESSAGE_SIZE)
     this.#onError = options.onError ?? ((error) => console.error('[sluice] redis store:', error))
     this.ready = new Promise((resolve) => {
       this.#resolveReady = () => {
@@ -196,7 +207,16 @@ class RedisStreamStore<T> implements RedisStore<T> {
   }
 
   async append(message: ChannelMessageInit<T>): Promise<string> {
-    const fields = ['data', JSON.stringify(message.data)]
+    const data = JSON.stringify(message.data)
+    // Length in UTF-16 units is a lower bound of the UTF-8 size: only measure when it may be over.
+    if (data.length * 3 > this.#maxMessageSize && Buffer.byteLength(data) > this.#maxMessageSize) {
+      throw new LimitExceededError(
+        'maxMessageSize',
+        this.#maxMessageSize,
+        `Cannot publish to Redis stream "${this.key}": the message is ${Buffer.byteLength(data)} bytes as JSON, over maxMessageSize (${this.#maxMessageSize})`,
+      )
+    }
+    const fields = ['data', data]
     if (message.event !== undefined) fields.push('event', message.event)
     // A message appended before the reader knows where the stream ends would not reach this
     // instance's own live subscribers: wait (bounded) for the reader first.
