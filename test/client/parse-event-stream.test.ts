@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { runInNewContext } from 'node:vm'
 import { DEFAULT_MAX_MESSAGE_SIZE, LimitExceededError, readEventStream } from '@sluice/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytes, chunkedStream, collect, splitBytes } from '../conformance/chunked.js'
@@ -41,6 +42,20 @@ describe('readEventStream', () => {
     await expect(collect(readEventStream({ body: 'nope' } as unknown as Response))).rejects.toThrow(
       /expected a Response or a ReadableStream/,
     )
+  })
+
+  it('reads Uint8Array chunks of another realm (jsdom globals next to Node fetch, an iframe, a vm context)', async () => {
+    const foreignChunks = runInNewContext(
+      `[new Uint8Array([100, 97, 116, 97, 58, 32, 120]), new Uint8Array([10, 10])]`,
+    ) as Uint8Array[]
+    expect(foreignChunks[0]).not.toBeInstanceOf(Uint8Array)
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of foreignChunks) controller.enqueue(chunk)
+        controller.close()
+      },
+    })
+    expect(await collect(readEventStream(stream))).toEqual([{ event: 'message', data: 'x', id: '' }])
   })
 
   it('refuses a used body or a locked stream with a TypeError that says what to do', async () => {

@@ -141,6 +141,11 @@ function isResponseLike(value: unknown): value is Response {
 
 function toBytes(chunk: unknown, encoder: StringChunkEncoder, caller: string): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk
+  // A Uint8Array of another realm (jsdom's globals next to Node's fetch, an iframe, a vm context)
+  // fails `instanceof` but is the same bytes: view them without copying.
+  if (ArrayBuffer.isView(chunk) && Object.prototype.toString.call(chunk) === '[object Uint8Array]') {
+    return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  }
   if (typeof chunk === 'string') return encoder.encode(chunk)
   throw new TypeError(
     `${caller}: expected Uint8Array chunks, got ${describe(chunk)}. Pipe text through a TextEncoderStream first.`,
