@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { ResumableAnswers } from './answers.js'
 import { ChatRoom } from './chat.js'
 import { serveDownload } from './download.js'
 import { Feed } from './feed.js'
@@ -37,6 +38,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   const server = createServer()
   const feed = new Feed(shutdown.signal)
   const completions = new Completions(shutdown.signal)
+  const answers = new ResumableAnswers()
   const chat = new ChatRoom(server)
   const serveStatic = createStaticHandler(options.staticDir)
 
@@ -45,16 +47,26 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     'POST /api/feed/drop': (_req, res) => sendJson(res, { dropped: feed.drop() }),
     'POST /api/tokens': (req, res) => completions.serve(req, res),
     'GET /api/tokens/requests': (_req, res) => sendJson(res, completions.records()),
+    'POST /api/answers': (req, res) => answers.serve(req, res),
+    'GET /api/answers/stats': (_req, res) => sendJson(res, answers.stats()),
     'GET /api/rows': (req, res) => serveRows(req, res, shutdown.signal),
     'POST /api/chat/restart': (_req, res) => sendJson(res, chat.restart()),
     'GET /api/download': (req, res) => serveDownload(req, res, shutdown.signal),
     'GET /api/stats': (_req, res) =>
-      sendJson(res, { feed: feed.stats(), tokens: completions.records(), chat: chat.stats() }),
+      sendJson(res, {
+        feed: feed.stats(),
+        tokens: completions.records(),
+        chat: chat.stats(),
+        answers: answers.stats(),
+      }),
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost')
-    const route = routes[`${req.method} ${pathname}`]
+    // A resumable answer by id: `GET /api/answers/<id>`.
+    const route =
+      routes[`${req.method} ${pathname}`] ??
+      (req.method === 'GET' && pathname.startsWith('/api/answers/') ? answers.serve.bind(answers) : undefined)
     const handler: Handler =
       route ??
       (pathname.startsWith('/api/')
@@ -92,6 +104,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       closed ??= (async () => {
         feed.close()
         shutdown.abort()
+        answers.close()
         await chat.close()
         const stopped = once(server, 'close')
         server.close()

@@ -1,6 +1,7 @@
 import { createEventStream, type SluiceError } from '@sluice/client'
 import { type FormEvent, type ReactElement, useEffect, useMemo, useRef, useState } from 'react'
 import { ByteMeter, meteredFetch, useBytes } from '../components/meter.js'
+import { ResumableAnswer } from '../components/resumable-answer.js'
 import { Card, NetworkPanel, PageHeader, type Status, StatusBadge } from '../components/ui.js'
 
 interface Exchange {
@@ -188,6 +189,7 @@ export function TokenStreamPage(): ReactElement {
               )}
             </form>
           </Card>
+          <ResumableAnswer />
         </div>
         <div className="stack">
           <NetworkPanel
