@@ -230,27 +230,6 @@ export async function expectResourcesBackTo(baseline: Record<string, number>, ti
   }
 }
 
-/**
- * `fetch` whose body chunks are this realm's `Uint8Array`s.
- *
- * Under Vitest's jsdom environment the global `Uint8Array` is jsdom's, while Node's `fetch` yields
- * chunks of Node's own `Uint8Array`; the client's parsers check `chunk instanceof Uint8Array`
- * (packages/client/src/parse/chunks.ts `toBytes`), which is false across realms, so every stream
- * fails with "expected Uint8Array chunks, got Uint8Array". Reported to the client's owner; until
- * the check is realm-independent (`ArrayBuffer.isView`), the jsdom tests copy each chunk into this
- * realm. The request, the server and the bytes are all real.
- */
-export const realmFetch: typeof fetch = async (input, init) => {
-  const response = await fetch(input, init)
-  if (response.body === null) return response
-  const body = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform: (chunk, controller) => controller.enqueue(new Uint8Array(chunk)),
-    }),
-  )
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
-}
-
 // Node's fetch (undici) keeps its own keep-alive timers for pooled sockets; only timers set by
 // Sluice's code (the hooks and the client) are ours to account for.
 const fromPackages = () => /[\\/]packages[\\/](react|client)[\\/]src[\\/]/.test(new Error().stack ?? '')

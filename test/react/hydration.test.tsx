@@ -4,7 +4,7 @@ import { hydrateRoot, type Root } from 'react-dom/client'
 import { renderToString } from 'react-dom/server'
 import { afterEach, beforeEach, expect, test, vi } from 'vitest'
 import { WebSocket } from 'ws'
-import { realmFetch, type SocketServer, type StreamServer, startSocketServer, startStreamServer } from './helpers.js'
+import { type SocketServer, type StreamServer, startSocketServer, startStreamServer } from './helpers.js'
 
 let sse: StreamServer
 let ndjson: StreamServer
@@ -20,8 +20,8 @@ afterEach(async () => {
 })
 
 function Page({ urls }: { urls: { sse: string; ndjson: string; ws: string } }) {
-  const a = useEventStream(urls.sse, { throttle: 0, fetch: realmFetch })
-  const b = useNdjson<{ id: number }>(urls.ndjson, { throttle: 0, fetch: realmFetch })
+  const a = useEventStream(urls.sse, { throttle: 0 })
+  const b = useNdjson<{ id: number }>(urls.ndjson, { throttle: 0 })
   const c = useSocket<{ n: number }>(urls.ws, { WebSocket, throttle: 0 })
   return (
     <ul>

@@ -2,7 +2,7 @@ import { type Throttle, useEventStream, useSocket } from '@sluice/react'
 import { cleanup, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { WebSocket } from 'ws'
-import { realmFetch, type SocketServer, type StreamServer, startSocketServer, startStreamServer } from './helpers.js'
+import { type SocketServer, type StreamServer, startSocketServer, startStreamServer } from './helpers.js'
 
 const TOTAL = 10_000
 const BATCHES = 100
@@ -53,7 +53,6 @@ function Counter({ url, throttle }: { url: string; throttle: Throttle }) {
 function SseCounter({ url, throttle }: { url: string; throttle: Throttle }) {
   renders++
   const { status, data } = useEventStream(url, {
-    fetch: realmFetch,
     throttle,
     parse: Number,
     done: (message) => message.event === 'end',

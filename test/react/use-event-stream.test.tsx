@@ -4,14 +4,7 @@ import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
 import { StrictMode } from 'react'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { ErrorBoundary } from './boundary.js'
-import {
-  activeResources,
-  expectResourcesBackTo,
-  realmFetch,
-  type StreamServer,
-  startStreamServer,
-  trackTimers,
-} from './helpers.js'
+import { activeResources, expectResourcesBackTo, type StreamServer, startStreamServer, trackTimers } from './helpers.js'
 
 const fast = { initialDelay: 20, maxDelay: 60 }
 const text = (id: string) => screen.getByTestId(id).textContent
@@ -34,7 +27,6 @@ const statuses: StreamStatus[] = []
 function Stream({ url, options = {} }: { url: string | null; options?: UseEventStreamOptions }) {
   const { status, data, error, attempt, close, reconnect, lastEventId } = useEventStream(url, {
     throttle: 0,
-    fetch: realmFetch,
     ...options,
   })
   if (statuses.at(-1) !== status) statuses.push(status)
@@ -61,7 +53,6 @@ function Joined({ url }: { url: string }) {
     reduce: joinData,
     initialState: '',
     throttle: 0,
-    fetch: realmFetch,
   })
   return (
     <div>
@@ -79,7 +70,6 @@ function Joined({ url }: { url: string }) {
 
 function Reducing({ url }: { url: string }) {
   useEventStream(url, {
-    fetch: realmFetch,
     reduce: (_s: number, m) => {
       throw new RangeError(`cannot fold ${m.data}`)
     },
@@ -90,7 +80,6 @@ function Reducing({ url }: { url: string }) {
 
 function Answer({ url, prompt }: { url: string; prompt: string }) {
   const { data, status, error, close } = useEventStream(url, {
-    fetch: realmFetch,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ prompt }),
@@ -118,7 +107,6 @@ function KeyedFeed({ url, id }: { url: string; id: string }) {
   const { status, data } = useEventStream(url, {
     key: 'feed',
     headers: { 'x-feed': '1' },
-    fetch: realmFetch,
     throttle: 0,
   })
   return <p data-testid={id}>{`${status} ${data ?? '-'}`}</p>

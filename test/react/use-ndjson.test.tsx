@@ -1,7 +1,7 @@
 import { useNdjson } from '@sluice/react'
 import { cleanup, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, test } from 'vitest'
-import { realmFetch, type StreamServer, startStreamServer } from './helpers.js'
+import { type StreamServer, startStreamServer } from './helpers.js'
 
 type Row = { id: number }
 
@@ -16,7 +16,7 @@ afterEach(async () => {
 const text = (id: string) => screen.getByTestId(id).textContent
 
 function Rows({ url, maxItems, throttle = 0 }: { url: string | null; maxItems?: number; throttle?: number }) {
-  const { data, status, error } = useNdjson<Row>(url, { fetch: realmFetch, retry: false, throttle, maxItems })
+  const { data, status, error } = useNdjson<Row>(url, { retry: false, throttle, maxItems })
   return (
     <div>
       <p data-testid="status">{status}</p>
@@ -28,7 +28,6 @@ function Rows({ url, maxItems, throttle = 0 }: { url: string | null; maxItems?: 
 
 function Totals({ url }: { url: string }) {
   const { data, status } = useNdjson<Row, { count: number; sum: number }>(url, {
-    fetch: realmFetch,
     retry: false,
     reduce: (totals, row) => ({ count: totals.count + 1, sum: totals.sum + row.id }),
     initialState: { count: 0, sum: 0 },
