@@ -409,3 +409,38 @@ describe('an idleTimeout longer than a timer can hold', () => {
     expect(s.requests.items).toHaveLength(1)
   })
 })
+
+describe('Infinity in a timing option means "never", not "at once"', () => {
+  it('minUptime: Infinity never resets the attempt counter', async () => {
+    const s = await server((_req, res, n) => {
+      if (n === 1) return res.writeHead(503).end()
+      sseHead(res)
+      res.write('data: up\n\n')
+    })
+    const conn = track(createEventStream(s.url, { retry: { ...fast, minUptime: Number.POSITIVE_INFINITY } }))
+    await nextMessage(conn)
+    expect(conn.getSnapshot()).toMatchObject({ status: 'open', attempt: 1 })
+    // A short wait only to show that nothing happens: a 1 ms timer would have reset the counter.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(conn.getSnapshot().attempt).toBe(1)
+  })
+
+  it('createSocket: connectTimeout and heartbeat.timeout of Infinity keep a quiet socket open', async () => {
+    // The server never answers: with a 1 ms pong timeout the socket would be dropped after the first ping.
+    const pings = new Inbox<string>()
+    const s = await startWsServer((wss) => wss.on('connection', (ws) => ws.on('message', (d) => pings.push(String(d)))))
+    cleanup.push(() => s.close())
+    const socket = track(
+      createSocket(s.url, {
+        WebSocket,
+        connectTimeout: Number.POSITIVE_INFINITY,
+        heartbeat: { interval: 20, timeout: Number.POSITIVE_INFINITY },
+        retry: { initialDelay: 60_000, jitter: false },
+      }),
+    )
+    const statuses = recordStatuses(socket)
+    await waitForStatus(socket, 'open')
+    expect((await pings.waitFor(4)).slice(0, 4)).toEqual(Array(4).fill('{"type":"ping"}'))
+    expect(statuses).toEqual(['connecting', 'open'])
+  })
+})

@@ -8,6 +8,7 @@ import {
   toSluiceError,
 } from './connection/connection.js'
 import { type Decoded, decode } from './connection/decode.js'
+import { MAX_TIMER_DELAY } from './connection/retry.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
 import {
   decodeEnvelope,
@@ -215,7 +216,8 @@ class SocketConnectionImpl<TReceive, TSend>
         startClosed: true,
         maxRetries: 0,
         maxEnqueuedMessages: 0,
-        connectionTimeout: connectTimeout,
+        // Capped like every timer here: a longer one fires after 1 ms (see MAX_TIMER_DELAY).
+        connectionTimeout: Math.min(connectTimeout, MAX_TIMER_DELAY),
       })
       const socket = this.#socket
       socket.binaryType = 'arraybuffer'
@@ -258,13 +260,19 @@ class SocketConnectionImpl<TReceive, TSend>
           for (const payload of this.#queue.splice(0)) socket.send(payload)
           context.open()
           if (heartbeat) {
-            pingTimer = setInterval(() => {
-              socket.send(ping as SocketPayload)
-              pongTimer ??= setTimeout(() => {
-                const message = `No message within ${heartbeat.timeout} ms of a heartbeat ping`
-                settle({ type: 'retry', error: new TimeoutError('heartbeat', heartbeat.timeout, message) })
-              }, heartbeat.timeout)
-            }, heartbeat.interval)
+            pingTimer = setInterval(
+              () => {
+                socket.send(ping as SocketPayload)
+                pongTimer ??= setTimeout(
+                  () => {
+                    const message = `No message within ${heartbeat.timeout} ms of a heartbeat ping`
+                    settle({ type: 'retry', error: new TimeoutError('heartbeat', heartbeat.timeout, message) })
+                  },
+                  Math.min(heartbeat.timeout, MAX_TIMER_DELAY),
+                )
+              },
+              Math.min(heartbeat.interval, MAX_TIMER_DELAY),
+            )
           }
         }
         const pong = (value: TReceive): boolean => {

@@ -1,6 +1,6 @@
 import { LimitExceededError, SluiceError } from '../errors.js'
 import { type ConnectionAction, connectionReducer, initialSnapshot } from './machine.js'
-import { RetryPolicy } from './retry.js'
+import { MAX_TIMER_DELAY, RetryPolicy } from './retry.js'
 import type { Connection, ConnectionOptions, ConnectionSnapshot } from './types.js'
 
 /** Default bound of one `for await` loop's buffer; see `ConnectionOptions.iteratorBufferSize`. */
@@ -266,10 +266,14 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
         this.#dispatch({ type: 'open' })
         clearTimeout(this.#stableTimer)
         if (this.#snapshot.attempt > 0) {
-          this.#stableTimer = setTimeout(() => {
-            this.#stableTimer = undefined
-            this.#dispatch({ type: 'stable' })
-          }, this.#policy.options.minUptime)
+          // Capped: a longer timer fires after 1 ms, and `minUptime: Infinity` must mean "never".
+          this.#stableTimer = setTimeout(
+            () => {
+              this.#stableTimer = undefined
+              this.#dispatch({ type: 'stable' })
+            },
+            Math.min(this.#policy.options.minUptime, MAX_TIMER_DELAY),
+          )
         }
         safely(this.#options.onOpen)
       },
