@@ -124,6 +124,11 @@ async function startChat(options: Parameters<typeof createResumableStreams>[0] =
   }
 }
 
+/** The events of an SSE body, without comment lines (an opening comment, keepalives). */
+function eventsOf(text: string): string {
+  return text.replace(/^:[^\n]*\n\n?/gm, '')
+}
+
 let chat: ChatServer | undefined
 afterEach(async () => {
   await chat?.close()
@@ -254,13 +259,13 @@ describe('resumable POST streams', () => {
     const response = await fetch(`${chat.url}/chat`, { method: 'POST', body: '{}' })
     const id = response.headers.get(RESUMABLE_ID_HEADER)
     expect(id).toMatch(/^[0-9a-f-]{36}$/)
-    const text = await response.text()
+    const text = eventsOf(await response.text())
     expect(text.startsWith(formatEvent({ id: '1', event: 'sluice-stream', data: { id } }))).toBe(true)
     expect(text).toContain(formatEvent({ id: '32', event: 'sluice-end', data: { status: 'complete' } }))
 
-    const replay = await (await fetch(`${chat.url}/chat/${id}`)).text()
+    const replay = eventsOf(await (await fetch(`${chat.url}/chat/${id}`)).text())
     expect(replay).toBe(text)
-    const tail = await (await fetch(`${chat.url}/chat/${id}`, { headers: { 'last-event-id': '30' } })).text()
+    const tail = eventsOf(await (await fetch(`${chat.url}/chat/${id}`, { headers: { 'last-event-id': '30' } })).text())
     expect(tail).toBe(
       formatEvent({ id: '31', event: 'token', data: 't29 ' }) +
         formatEvent({ id: '32', event: 'sluice-end', data: { status: 'complete' } }),

@@ -10,7 +10,7 @@ import {
   type EventEnvelope,
   type TypedEventMessage,
 } from '@sluice/client'
-import { useEventStream } from '@sluice/react'
+import { useEventStream, useNdjson, useSocket } from '@sluice/react'
 import {
   createChannel,
   createResumableStreams,
@@ -170,8 +170,36 @@ function useTicker() {
   return total
 }
 
+function useTypedNdjsonAndSocket() {
+  const items = useNdjson('/progress', { events: progress })
+  expectTypeOf(items.data).toEqualTypeOf<readonly EventEnvelope<typeof progress>[]>()
+  const percent = useNdjson('/progress', {
+    events: progress,
+    reduce: (pct: number, item) => (item.kind === 'step' ? item.data.pct : pct),
+    initialState: 0,
+  })
+  expectTypeOf(percent.data).toEqualTypeOf<number>()
+
+  const room = useSocket('ws://127.0.0.1/chat', { WebSocket, events: chat })
+  expectTypeOf(room.data).toEqualTypeOf<EventEnvelope<typeof chat.server> | undefined>()
+  room.send({ type: 'say', data: { text: 'hi' } })
+  // @ts-expect-error the client may only send what the client definition names
+  room.send({ type: 'said', data: { from: 'a', text: 'b' } })
+  const lines = useSocket('ws://127.0.0.1/chat', {
+    WebSocket,
+    events: chat,
+    reduce: (all: string[], message) => (message.type === 'said' ? [...all, message.data.text] : all),
+    initialState: [],
+  })
+  expectTypeOf(lines.data).toEqualTypeOf<string[]>()
+  return [items, percent, room, lines]
+}
+
 describe('react', () => {
   test('useEventStream with a definition', () => {
     expectTypeOf(useTicker).returns.toHaveProperty('data')
+  })
+  test('useNdjson and useSocket with definitions', () => {
+    expectTypeOf(useTypedNdjsonAndSocket).returns.toBeArray()
   })
 })

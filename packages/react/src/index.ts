@@ -15,7 +15,18 @@ export type {
   UseTypedEventStreamReduceOptions,
 } from './use-event-stream.js'
 export { useEventStream } from './use-event-stream.js'
-export type { UseNdjsonOptions, UseNdjsonReduceOptions } from './use-ndjson.js'
+export type {
+  UseNdjsonOptions,
+  UseNdjsonReduceOptions,
+  UseTypedNdjsonOptions,
+  UseTypedNdjsonReduceOptions,
+} from './use-ndjson.js'
 export { DEFAULT_MAX_ITEMS, useNdjson } from './use-ndjson.js'
-export type { UseSocketOptions, UseSocketReduceOptions, UseSocketResult } from './use-socket.js'
+export type {
+  UseSocketOptions,
+  UseSocketReduceOptions,
+  UseSocketResult,
+  UseTypedSocketOptions,
+  UseTypedSocketReduceOptions,
+} from './use-socket.js'
 export { useSocket } from './use-socket.js'

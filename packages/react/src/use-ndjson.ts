@@ -1,4 +1,11 @@
-import { createNdjsonStream, type NdjsonStreamConnection, type NdjsonStreamOptions } from '@sluice/client'
+import {
+  createNdjsonStream,
+  type EventDefinition,
+  type EventEnvelope,
+  type NdjsonStreamConnection,
+  type NdjsonStreamOptions,
+  type UnknownEvents,
+} from '@sluice/client'
 import { useMemo } from 'react'
 import type { Fold } from './store.js'
 import type { ReduceOptions, StreamHookOptions, StreamResult } from './types.js'
@@ -25,6 +32,24 @@ export interface UseNdjsonOptions<T = unknown> extends Omit<NdjsonStreamOptions<
 
 /** {@link UseNdjsonOptions} with a reducer: `data` is the folded state instead of the item array. */
 export interface UseNdjsonReduceOptions<T, TState> extends UseNdjsonOptions<T>, ReduceOptions<T, TState> {}
+
+/**
+ * {@link useNdjson} options with a shared definition (`defineEvents`): each line is an envelope
+ * `{ type, data }` validated on receipt, and items are a discriminated union on the definition's
+ * discriminator (see `TypedNdjsonStreamOptions` in `@sluice/client`). Define it at module level.
+ */
+export interface UseTypedNdjsonOptions<Def extends EventDefinition>
+  extends Omit<UseNdjsonOptions<EventEnvelope<Def>>, 'parse' | 'schema'> {
+  /** The stream's definition, from `defineEvents` (shared with the server). */
+  events: Def
+  /** Unknown event types: `'ignore'` (default) or `'report'` (a non-fatal `ValidationError`). */
+  unknownEvents?: UnknownEvents
+}
+
+/** {@link UseTypedNdjsonOptions} with a reducer over the typed envelopes. */
+export interface UseTypedNdjsonReduceOptions<Def extends EventDefinition, TState>
+  extends UseTypedNdjsonOptions<Def>,
+    ReduceOptions<EventEnvelope<Def>, TState> {}
 
 function checkMaxItems(maxItems: number): number {
   if (!(maxItems >= 1) || (!Number.isInteger(maxItems) && maxItems !== Number.POSITIVE_INFINITY)) {
@@ -68,6 +93,14 @@ function accumulate<T>(maxItems: number): Fold<T, T[], readonly T[]> {
  * }
  * ```
  */
+export function useNdjson<Def extends EventDefinition>(
+  url: string | URL | null | undefined,
+  options: UseTypedNdjsonOptions<Def> & { reduce?: undefined },
+): StreamResult<readonly EventEnvelope<Def>[]>
+export function useNdjson<Def extends EventDefinition, TState>(
+  url: string | URL | null | undefined,
+  options: UseTypedNdjsonReduceOptions<Def, TState>,
+): StreamResult<TState>
 export function useNdjson<T = unknown>(
   url: string | URL | null | undefined,
   options?: UseNdjsonOptions<T> & { reduce?: undefined },

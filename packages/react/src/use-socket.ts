@@ -1,4 +1,13 @@
-import { createSocket, type SocketConnection, type SocketOptions } from '@sluice/client'
+import {
+  createSocket,
+  type EventDefinition,
+  type EventEnvelope,
+  type EventEnvelopeInput,
+  type SocketConnection,
+  type SocketEvents,
+  type SocketOptions,
+  type UnknownEvents,
+} from '@sluice/client'
 import { useCallback, useMemo } from 'react'
 import type { Fold } from './store.js'
 import type { ReduceOptions, StreamHookOptions, StreamResult } from './types.js'
@@ -20,6 +29,26 @@ export interface UseSocketOptions<TReceive = unknown, TSend = unknown>
 export interface UseSocketReduceOptions<TReceive, TSend, TState>
   extends UseSocketOptions<TReceive, TSend>,
     ReduceOptions<TReceive, TState> {}
+
+/**
+ * {@link useSocket} options with the endpoint's definitions (`{ client, server }`, the object the
+ * server's `createSocketServer({ events })` takes): received messages are the `server`
+ * definition's envelopes, validated; `send()` only takes the `client` definition's.
+ */
+export interface UseTypedSocketOptions<C extends EventDefinition, S extends EventDefinition>
+  extends Omit<UseSocketOptions<EventEnvelope<S>, EventEnvelopeInput<C>>, 'schema' | 'parse'> {
+  /** Turns a received frame into the envelope to validate. Default: text through `JSON.parse`. */
+  parse?: (data: string | ArrayBuffer | Blob) => unknown
+  /** What the client may send (`client`) and what the server may send (`server`). */
+  events: SocketEvents<C, S>
+  /** Unknown event types: `'ignore'` (default) or `'report'` (a non-fatal `ValidationError`). */
+  unknownEvents?: UnknownEvents
+}
+
+/** {@link UseTypedSocketOptions} with a reducer over the typed envelopes. */
+export interface UseTypedSocketReduceOptions<C extends EventDefinition, S extends EventDefinition, TState>
+  extends UseTypedSocketOptions<C, S>,
+    ReduceOptions<EventEnvelope<S>, TState> {}
 
 /** What {@link useSocket} returns: the stream state plus `send`. */
 export interface UseSocketResult<TData, TSend> extends StreamResult<TData> {
@@ -68,6 +97,14 @@ function latestFold<TReceive>(): Fold<TReceive, TReceive | undefined, TReceive |
  * }
  * ```
  */
+export function useSocket<C extends EventDefinition, S extends EventDefinition>(
+  url: string | URL | null | undefined,
+  options: UseTypedSocketOptions<C, S> & { reduce?: undefined },
+): UseSocketResult<EventEnvelope<S> | undefined, EventEnvelopeInput<C>>
+export function useSocket<C extends EventDefinition, S extends EventDefinition, TState>(
+  url: string | URL | null | undefined,
+  options: UseTypedSocketReduceOptions<C, S, TState>,
+): UseSocketResult<TState, EventEnvelopeInput<C>>
 export function useSocket<TReceive = unknown, TSend = unknown>(
   url: string | URL | null | undefined,
   options?: UseSocketOptions<TReceive, TSend> & { reduce?: undefined },
