@@ -444,3 +444,66 @@ describe('Infinity in a timing option means "never", not "at once"', () => {
     expect(statuses).toEqual(['connecting', 'open'])
   })
 })
+
+describe('createEventStream: reconnect() in the middle of a chunk', () => {
+  it('resumes from the last message handled, not from the last ID the parser has read ahead', async () => {
+    const log = ['a', 'b', 'c', 'd']
+    const s = await server((req, res) => {
+      sseHead(res)
+      const after = Number(req.headers['last-event-id'] ?? 0)
+      // All the events after `after` in ONE write: the client parses them as one chunk.
+      res.write(log.map((data, i) => (i + 1 > after ? `id: ${i + 1}\ndata: ${data}\n\n` : '')).join(''))
+    })
+    const conn = track(createEventStream(s.url, { retry: fast }))
+    const seen: string[] = []
+    let reconnected = false
+    conn.listen((message) => {
+      seen.push(message.data)
+      // e.g. an application that reconnects on a message saying its view is stale
+      if (message.data === 'b' && !reconnected) {
+        reconnected = true
+        conn.reconnect()
+      }
+    })
+    const requests = await s.requests.waitFor(2)
+    expect(requests[1]?.headers['last-event-id']).toBe('2')
+    await waitForSnapshot(conn, (snap) => snap.data === 'd', 'message d')
+    expect(seen).toEqual(['a', 'b', 'c', 'd'])
+  })
+
+  it('a message dropped while an async schema validates it is asked for again', async () => {
+    const s = await server((req, res) => {
+      sseHead(res)
+      const after = Number(req.headers['last-event-id'] ?? 0)
+      res.write(['a', 'b'].map((data, i) => (i + 1 > after ? `id: ${i + 1}\ndata: "${data}"\n\n` : '')).join(''))
+    })
+    const gate = deferred()
+    const validating = deferred()
+    let held = false
+    // Holds the first validation of "b" until the test has called reconnect().
+    const schema: StandardSchemaV1<unknown, string> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: async (value) => {
+          if (value === 'b' && !held) {
+            held = true
+            validating.resolve()
+            await gate.promise
+          }
+          return { value: value as string }
+        },
+      },
+    }
+    const conn = track(createEventStream(s.url, { schema, retry: fast }))
+    const seen: string[] = []
+    conn.listen((message) => seen.push(message.data))
+    await validating.promise
+    conn.reconnect()
+    gate.resolve()
+    const requests = await s.requests.waitFor(2)
+    expect(requests[1]?.headers['last-event-id']).toBe('1')
+    await waitForSnapshot(conn, (snap) => snap.data === 'b', 'message b')
+    expect(seen).toEqual(['a', 'b'])
+  })
+})

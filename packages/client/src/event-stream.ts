@@ -19,7 +19,7 @@ import {
   type UnknownEvents,
 } from './define.js'
 import { SluiceError, ValidationError } from './errors.js'
-import { type EventStreamMessage, readEventStream } from './parse/event-stream.js'
+import { type EventStreamMessage, LastEventIdMove, readEventStreamWithIdMoves } from './parse/event-stream.js'
 import {
   loadResumePoint,
   RESUMABLE_END_EVENT,
@@ -182,21 +182,30 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
         signal: context.signal,
         onOpen: context.open,
         read: async (body, signal) => {
-          const messages = readEventStream(body, {
+          const items = readEventStreamWithIdMoves(body, {
             signal,
             onRetry: context.setServerDelay,
-            onLastEventId: (id) => {
-              lastEventId = id
-            },
             ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
           })
+          // The ID the next attempt sends moves as messages are handled (delivered or skipped), not
+          // as the parser reads them: the parser is up to one chunk ahead, and a reconnect() from a
+          // listener in the middle of a chunk must resume with the chunk's next message, not after
+          // its last. A dropped attempt moves it no more.
+          const handled = (id: string): void => {
+            if (!signal.aborted) lastEventId = id
+          }
           try {
-            for await (const message of messages) {
+            for await (const message of items) {
+              if (message instanceof LastEventIdMove) {
+                handled(message.lastEventId)
+                continue
+              }
               let finished = false
               try {
                 finished = options.done?.(message) === true
               } catch (cause) {
                 // A throwing predicate is treated like a failed parse: reported, message skipped.
+                handled(message.id)
                 const reason = cause instanceof Error ? cause.message : String(cause)
                 context.reportError(
                   new ValidationError(`done() threw: ${reason}`, [{ message: reason }], {
@@ -211,6 +220,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
                 // The resumable protocol's own events (server-kit's createResumableStreams) are
                 // read here and never delivered.
                 if (message.event === RESUMABLE_STREAM_EVENT) {
+                  handled(message.id)
                   const id = streamIdOf(message.data)
                   if (id === undefined) {
                     context.reportError(
@@ -233,8 +243,11 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
                 events === undefined
                   ? decode<T>(message.data, parse, options.schema, message.event)
                   : decodeEvent<T>(events, message.event, message.data, options.unknownEvents, jsonParse)
-              if (decoded === null) continue
               if (decoded instanceof Promise) decoded = await decoded
+              // Handled from here (delivered or skipped), after an async schema answered: a message
+              // dropped while it was being validated is asked for again.
+              handled(message.id)
+              if (decoded === null) continue
               if (!decoded.ok) {
                 context.reportError(decoded.error)
                 continue
@@ -244,9 +257,8 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
               savePosition(context)
             }
           } finally {
-            // The parser reports an ID change while parsing a chunk, before that chunk's messages are
-            // yielded, so the snapshot follows the delivered messages' ids, and catches up here with
-            // an `id:` in a trailing block without data: the ID the next reconnect will send.
+            // The snapshot follows the delivered messages' ids; it catches up here with the messages
+            // skipped and an `id:` in a trailing block without data: the ID the next reconnect sends.
             context.setLastEventId(lastEventId)
           }
           return undefined

@@ -77,10 +77,42 @@ const COLON = 0x3a
  * }
  * ```
  */
-export async function* readEventStream(
+export function readEventStream(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions = {},
 ): AsyncGenerator<EventStreamMessage, void, undefined> {
+  return parseEventStream(input, options, false) as AsyncGenerator<EventStreamMessage, void, undefined>
+}
+
+/**
+ * The last event ID moved by a block without data (which dispatches no message), in stream order
+ * among the messages. `createEventStream` reads these so that the ID it sends on reconnect is the
+ * one of the last message it handled, never one the parser has read ahead in the same chunk.
+ *
+ * @internal
+ */
+export class LastEventIdMove {
+  constructor(readonly lastEventId: string) {}
+}
+
+/**
+ * `readEventStream`, and with `withIdMoves` also a {@link LastEventIdMove} in stream order for every
+ * block without data that changes the last event ID.
+ *
+ * @internal
+ */
+export function readEventStreamWithIdMoves(
+  input: Response | ReadableStream<Uint8Array>,
+  options: ReadEventStreamOptions = {},
+): AsyncGenerator<EventStreamMessage | LastEventIdMove, void, undefined> {
+  return parseEventStream(input, options, true)
+}
+
+async function* parseEventStream(
+  input: Response | ReadableStream<Uint8Array>,
+  options: ReadEventStreamOptions,
+  withIdMoves: boolean,
+): AsyncGenerator<EventStreamMessage | LastEventIdMove, void, undefined> {
   const { onRetry, onComment, onLastEventId, signal } = options
   const maxMessageSize = checkLimit(
     'readEventStream',
@@ -90,7 +122,7 @@ export async function* readEventStream(
   )
 
   /** Messages dispatched by the chunk being parsed, yielded after it. Bounded by one chunk's size. */
-  const ready: EventStreamMessage[] = []
+  const ready: Array<EventStreamMessage | LastEventIdMove> = []
   // The spec's "last event ID buffer": it is not reset at dispatch, so the ID persists across events.
   let lastEventId = ''
   let reportedLastEventId = ''
@@ -127,12 +159,15 @@ export async function* readEventStream(
       if (line === '') {
         // Dispatch (https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage):
         // the last event ID is updated even when there is no data and nothing is dispatched.
+        const before = ready.length
         parser.feed('\n')
         messageBytes = 0
         splitter.maxLineBytes = maxMessageSize
         if (lastEventId !== reportedLastEventId) {
           reportedLastEventId = lastEventId
           onLastEventId?.(lastEventId)
+          // A dispatch that yielded a message carries the ID in it; one without data says it here.
+          if (withIdMoves && ready.length === before) ready.push(new LastEventIdMove(lastEventId))
         }
         return
       }
