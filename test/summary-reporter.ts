@@ -1,3 +1,4 @@
+import type { SerializedError } from 'vitest'
 import type { Reporter, TestModule } from 'vitest/node'
 
 /**
@@ -5,11 +6,14 @@ import type { Reporter, TestModule } from 'vitest/node'
  * many tests ran (Vitest's own summary is not in a form it recognises).
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
     let passed = 0
-    let failed = 0
+    // A file that fails to load or whose hooks fail has no failed test of its own, and an unhandled
+    // error fails the run: each counts as a failure, so the line never says "0 failed" on a red run.
+    let failed = unhandledErrors.length
     let skipped = 0
     for (const module of testModules) {
+      if (module.state() === 'failed' && module.errors().length > 0) failed++
       for (const test of module.children.allTests()) {
         const state = test.result().state
         if (state === 'passed') passed++

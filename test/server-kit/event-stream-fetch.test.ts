@@ -1,6 +1,6 @@
 import { readEventStream } from '@sluice/client'
 import type { StreamEndReason } from '@sluice/server-kit'
-import { eventStreamResponse } from '@sluice/server-kit'
+import { eventStreamResponse, OPENING_COMMENT } from '@sluice/server-kit'
 import { createTestServer } from '@sluice/server-kit/testing'
 import { describe, expect, it, vi } from 'vitest'
 import { bodyText, deferred, rawGet, waitFor } from './helpers.js'
@@ -100,6 +100,8 @@ describe('eventStreamResponse', () => {
       { onClose: closed.resolve },
     )
     const reader = response.body!.getReader()
+    // The opening comment starts the body at once (Bun sends headers only with the first bytes).
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(OPENING_COMMENT)
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: one\n\n')
     client.abort()
     expect(await closed.promise).toBe('disconnect')
@@ -143,10 +145,13 @@ describe('eventStreamResponse', () => {
       },
       { sendTimeout: 50, onClose: closed.resolve },
     )
+    // Read the opening comment, so the source starts, then stop reading.
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(OPENING_COMMENT)
     expect(await closed.promise).toBe('send-timeout')
     expect(finallyRan).toBe(true)
     // The body errors, so a runtime aborts the connection instead of ending it as if complete.
-    await expect(response.body!.getReader().read()).rejects.toThrow(/sendTimeout \(50 ms\)/)
+    await expect(reader.read()).rejects.toThrow(/sendTimeout \(50 ms\)/)
   })
 
   it('sends keepalive comments while the source is silent', async () => {
@@ -160,6 +165,7 @@ describe('eventStreamResponse', () => {
     )
     const reader = response.body!.getReader()
     const decoder = new TextDecoder()
+    expect(decoder.decode((await reader.read()).value)).toBe(OPENING_COMMENT)
     expect(decoder.decode((await reader.read()).value)).toBe(': keepalive\n\n')
     expect(decoder.decode((await reader.read()).value)).toBe(': keepalive\n\n')
     client.abort()
@@ -174,7 +180,7 @@ describe('eventStreamResponse', () => {
       },
       { onError: () => 'unavailable' },
     )
-    expect(await bodyText(throwing.body)).toBe('event: error\ndata: unavailable\n\n')
+    expect(await bodyText(throwing.body)).toBe(`${OPENING_COMMENT}event: error\ndata: unavailable\n\n`)
     const custom = eventStreamResponse(
       request(),
       async function* () {
@@ -183,7 +189,9 @@ describe('eventStreamResponse', () => {
       },
       { onError: () => ({ event: 'failure', id: 'f', data: { retryable: true } }) },
     )
-    expect(await bodyText(custom.body)).toBe('data: 1\n\nevent: failure\nid: f\ndata: {"retryable":true}\n\n')
+    expect(await bodyText(custom.body)).toBe(
+      `${OPENING_COMMENT}data: 1\n\nevent: failure\nid: f\ndata: {"retryable":true}\n\n`,
+    )
   })
 
   it('ends cleanly on shutdown with a retry inside the jitter window', async () => {

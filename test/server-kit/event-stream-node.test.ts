@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { readEventStream } from '@sluice/client'
 import type { NodeEventStreamSource, ServeEventStreamOptions, StreamEndReason } from '@sluice/server-kit'
-import { DEFAULT_SHUTDOWN_JITTER, DEFAULT_SHUTDOWN_RETRY, sendEventStream } from '@sluice/server-kit'
+import { DEFAULT_SHUTDOWN_JITTER, DEFAULT_SHUTDOWN_RETRY, OPENING_COMMENT, sendEventStream } from '@sluice/server-kit'
 import { createTestServer, type TestServer } from '@sluice/server-kit/testing'
 import { EventSource } from 'eventsource'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -43,9 +43,11 @@ describe('sendEventStream on node:http', () => {
     expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8')
     expect(response.headers['cache-control']).toBe('no-cache, no-transform')
     expect(response.headers['x-accel-buffering']).toBe('no')
-    expect(response.text()).toBe('')
+    // Only the opening comment, no event, while the source is blocked.
+    await response.waitForText(OPENING_COMMENT)
+    expect(response.text()).toBe(OPENING_COMMENT)
     gate.resolve()
-    expect(await response.ended).toBe('data: first\n\n')
+    expect(await response.ended).toBe(`${OPENING_COMMENT}data: first\n\n`)
   })
 
   it('writes retry first, then exactly the formatted events, then ends', async () => {
@@ -108,7 +110,7 @@ describe('sendEventStream on node:http', () => {
     )
     const response = await rawGet(`${url}/`)
     const body = await response.waitForText(': keepalive\n\n')
-    expect(body.startsWith('data: hello\n\n: keepalive\n\n')).toBe(true)
+    expect(body.startsWith(`${OPENING_COMMENT}data: hello\n\n: keepalive\n\n`)).toBe(true)
     response.abort()
     await waitFor('the source finally to run', () => finallyRan, 1_000)
     await waitFor('the stream to end', () => ended.length === 1)
@@ -180,7 +182,9 @@ describe('sendEventStream on node:http', () => {
       { onError: () => ({ data: { message: 'Something went wrong' } }) },
     )
     const response = await rawGet(`${url}/`)
-    expect(await response.ended).toBe('data: before\n\nevent: error\ndata: {"message":"Something went wrong"}\n\n')
+    expect(await response.ended).toBe(
+      `${OPENING_COMMENT}data: before\n\nevent: error\ndata: {"message":"Something went wrong"}\n\n`,
+    )
     await waitFor('the stream to end', () => ended.length === 1)
     expect(ended).toEqual(['error'])
   })
@@ -193,7 +197,7 @@ describe('sendEventStream on node:http', () => {
     })
     const response = await rawGet(`${url}/`)
     const body = await response.ended
-    expect(body).toBe('data: before\n\n')
+    expect(body).toBe(`${OPENING_COMMENT}data: before\n\n`)
     expect(body).not.toContain('hunter2')
     await waitFor('the stream to end', () => ended.length === 1)
     expect(ended).toEqual(['error'])
@@ -224,7 +228,7 @@ describe('sendEventStream on node:http', () => {
       },
     )
     const response = await rawGet(`${url}/`)
-    expect(await response.ended).toBe('data: ok\n\nevent: error\ndata: invalid message\n\n')
+    expect(await response.ended).toBe(`${OPENING_COMMENT}data: ok\n\nevent: error\ndata: invalid message\n\n`)
     expect(errors).toHaveLength(1)
     expect(errors[0]).toBeInstanceOf(TypeError)
     await waitFor('the source finally to run', () => finallyRan, 1_000)
@@ -249,7 +253,7 @@ describe('sendEventStream on node:http', () => {
     shutdown.abort()
     const bodies = await Promise.all(clients.map((client) => client.ended))
     const retries = bodies.map((body) => {
-      const match = /^data: live\n\nretry: (\d+)\n\n$/.exec(body)
+      const match = /^: open\n\ndata: live\n\nretry: (\d+)\n\n$/.exec(body)
       expect(match, body).not.toBeNull()
       return Number(match?.[1])
     })

@@ -28,6 +28,13 @@ export const DEFAULT_SHUTDOWN_JITTER = 5_000
 /** SSE comment sent when the stream has been silent for `keepAlive` ms; clients ignore it. */
 export const KEEP_ALIVE_COMMENT = ': keepalive\n\n'
 
+/**
+ * SSE comment that opens a stream without a `retry`. Some runtimes (`Bun.serve`) and proxies send
+ * the status and headers only with the first body bytes; without this a silent stream would not be
+ * `open` on the client until its first event or keepalive. Clients ignore comments.
+ */
+export const OPENING_COMMENT = ': open\n\n'
+
 // `no-transform` keeps proxies from compressing (and so buffering) the stream; `x-accel-buffering`
 // turns off nginx's response buffering: https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_buffering
 const STREAMING_HEADERS = { 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' }
@@ -138,7 +145,7 @@ export function eventStreamEncoder(options: ServeEventStreamOptions): StreamEnco
   const report = reporter(onError)
   return {
     encode: formatEvent,
-    preamble: options.retry === undefined ? undefined : formatEvent({ retry: options.retry }),
+    preamble: options.retry === undefined ? OPENING_COMMENT : formatEvent({ retry: options.retry }),
     keepAlive,
     keepAliveChunk: KEEP_ALIVE_COMMENT,
     shutdownChunk() {
@@ -167,7 +174,9 @@ export function ndjsonEncoder(options: ServeNdjsonOptions): StreamEncoder<unknow
   const report = reporter(onError)
   return {
     encode: formatNdjsonLine,
-    preamble: undefined,
+    // An empty line opens the body at once (see OPENING_COMMENT), only when the user accepted empty
+    // lines by leaving keepalive on: readers skip them, a naive line splitter may not.
+    preamble: keepAlive === false ? undefined : '\n',
     keepAlive,
     keepAliveChunk: '\n',
     shutdownChunk: () => undefined,

@@ -37,6 +37,7 @@ export {
   EVENT_STREAM_HEADERS,
   KEEP_ALIVE_COMMENT,
   NDJSON_HEADERS,
+  OPENING_COMMENT,
   STREAM_HEADERS,
 } from './encoders.js'
 export type { FetchEventStreamSource } from './fetch.js'

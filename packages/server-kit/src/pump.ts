@@ -44,7 +44,7 @@ export type StreamEndReason = 'end' | 'disconnect' | 'error' | 'shutdown' | 'sen
 /** How one kind of stream (SSE, NDJSON, bytes) turns items into chunks. Internal. */
 export interface StreamEncoder<T> {
   encode(item: T): string | Uint8Array
-  /** Written first, right after the headers (SSE `retry:`). */
+  /** Written first, right after the headers (SSE `retry:` or an opening comment), so the body starts at once. */
   readonly preamble: string | undefined
   /** Written when the stream has been silent for `keepAlive` ms; `undefined` disables keepalive. */
   readonly keepAliveChunk: string | undefined
