@@ -507,3 +507,33 @@ describe('createEventStream: reconnect() in the middle of a chunk', () => {
     expect(seen).toEqual(['a', 'b'])
   })
 })
+
+describe('createNdjsonStream: reconnect() with a resume hook', () => {
+  it('asks the hook for the next request, so nothing is delivered twice', async () => {
+    const items = Array.from({ length: 6 }, (_, i) => ({ seq: i + 1 }))
+    const s = await server((req, res) => {
+      const after = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('after') ?? 0)
+      ndjsonHead(res)
+      // Three items after the cursor, then the response stays open (a live feed).
+      for (const item of items.filter((i) => i.seq > after).slice(0, 3)) res.write(`${JSON.stringify(item)}\n`)
+    })
+    const resumedWith: Array<number | undefined> = []
+    const conn = track(
+      createNdjsonStream<{ seq: number }>(`${s.url}/items`, {
+        retry: fast,
+        resume: (last) => {
+          resumedWith.push(last?.seq)
+          return `${s.url}/items?after=${last?.seq ?? 0}`
+        },
+      }),
+    )
+    const seen: number[] = []
+    conn.listen((item) => seen.push(item.seq))
+    await nextMessages(conn, 3)
+    conn.reconnect()
+    await waitForSnapshot(conn, (snap) => snap.data?.seq === 6, 'item 6')
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6])
+    expect(s.requests.items.map((r) => r.url)).toEqual(['/items', '/items?after=3'])
+    expect(resumedWith).toEqual([3])
+  })
+})

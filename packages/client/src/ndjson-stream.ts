@@ -38,7 +38,7 @@ export type NdjsonResumeRequest =
 
 /** What a `resume` hook is told about the attempt that just ended. */
 export interface NdjsonResumeInfo {
-  /** Why it ended: `undefined` when the server ended the response normally. */
+  /** Why it ended: `undefined` when the server ended the response normally or `reconnect()` dropped it. */
   readonly error: SluiceError | undefined
   /** Items delivered so far over the connection's life (all attempts). */
   readonly received: number
@@ -127,8 +127,32 @@ class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
     }
     let received = 0
     let lastItem: T | undefined
+    /** Items were delivered since `resume` last built `request`. */
+    let behind = false
+    /** Asks `resume` for the request that continues after the last item; the end when it says stop. */
+    const resumeAfter = (resume: NonNullable<typeof options.resume>, error: SluiceError | undefined) => {
+      const next = resume(lastItem, { error, received })
+      if (next === false || next === undefined) return { type: 'close', error } as const
+      request =
+        typeof next === 'string' || next instanceof URL
+          ? { ...request, url: next }
+          : {
+              url: next.url ?? request.url,
+              method: (next.method ?? request.method).toUpperCase(),
+              headers: next.headers ?? request.headers,
+              body: next.body === undefined ? request.body : next.body,
+            }
+      behind = false
+      return undefined
+    }
 
     const run = async (context: AttemptContext<T, T>): Promise<AttemptEnd> => {
+      // reconnect() drops an attempt before it could ask `resume` where to go on: ask now, so the
+      // new request starts after the last item delivered instead of delivering items again.
+      if (options.resume && behind) {
+        const stop = resumeAfter(options.resume, undefined)
+        if (stop) return stop
+      }
       const fetchImpl: FetchLike = options.fetch ?? globalThis.fetch
       const end = await runHttpAttempt({
         url: request.url,
@@ -157,33 +181,25 @@ class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
                 : decodeEnvelope<T>(options.events, value, options.unknownEvents)
             if (decoded === null) continue
             if (decoded instanceof Promise) decoded = await decoded
+            // Dropped while an async schema validated it: not delivered, so the cursor stays.
+            if (signal.aborted) return undefined
             if (!decoded.ok) {
               context.reportError(decoded.error)
               continue
             }
             received++
             lastItem = decoded.value
+            behind = true
             context.deliver(decoded.value, decoded.value)
           }
           return undefined
         },
       })
+      // Dropped by close(), reconnect() or the abort signal: the core ignores this end, and the
+      // next attempt (if any) asks `resume` itself; a dropped attempt must not move `request`.
+      if (context.signal.aborted) return end
       if (end.type === 'close') return end
-      const { resume } = options
-      if (resume) {
-        const next = resume(lastItem, { error: end.error, received })
-        if (next === false || next === undefined) return { type: 'close', error: end.error }
-        request =
-          typeof next === 'string' || next instanceof URL
-            ? { ...request, url: next }
-            : {
-                url: next.url ?? request.url,
-                method: (next.method ?? request.method).toUpperCase(),
-                headers: next.headers ?? request.headers,
-                body: next.body === undefined ? request.body : next.body,
-              }
-        return end
-      }
+      if (options.resume) return resumeAfter(options.resume, end.error) ?? end
       // No resume: a finished response is the whole stream; a failure can only be retried while
       // nothing was delivered, and a non-GET only if the user opted in.
       if (end.error === undefined) return { type: 'close' }
