@@ -8,6 +8,7 @@ const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const alias = [
   { find: /^@sluice\/client$/, replacement: src('./packages/client/src/index.ts') },
   { find: /^@sluice\/server-kit\/testing$/, replacement: src('./packages/server-kit/src/testing/index.ts') },
+  { find: /^@sluice\/server-kit\/fetch$/, replacement: src('./packages/server-kit/src/fetch-entry.ts') },
   { find: /^@sluice\/server-kit\/redis$/, replacement: src('./packages/server-kit/src/redis/index.ts') },
   { find: /^@sluice\/server-kit$/, replacement: src('./packages/server-kit/src/index.ts') },
   { find: /^@sluice\/react$/, replacement: src('./packages/react/src/index.ts') },

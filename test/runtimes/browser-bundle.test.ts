@@ -29,14 +29,20 @@ describe('browser bundles import no Node builtin', () => {
     expect(bundle.externalImports).toEqual([])
   })
 
-  it("@sluice/server-kit's Fetch path: fetch, format and channel modules (dist) and what they import", async () => {
-    // The files that form the Fetch path; `fetch.js` pulls in the pump and the encoders, the
-    // channel pulls in @sluice/client's errors. The Node adapters (node.js, node-handler.js) and the
-    // WebSocket server (socket-server.js, on `ws`) are not part of it.
-    const files = ['fetch.js', 'format.js', 'channel/index.js'].map((file) => dist(`server-kit/dist/${file}`))
-    const bundle = await bundleForBrowser(reexport(files))
-    for (const file of files) expect(bundle.modules).toContain(file)
-    expect(bundle.modules).toContain(dist('server-kit/dist/pump.js'))
+  it('@sluice/server-kit/fetch: the Fetch entry (dist/fetch-entry.js) and everything it reaches', async () => {
+    // The entry Fetch runtimes import: responses, encoding, channels, resumable streams, typed
+    // publishing. The Node adapters (node.js, node-handler.js) and the WebSocket server
+    // (socket-server.js, on `ws`) must not be reachable from it, even before tree-shaking.
+    const entry = dist('server-kit/dist/fetch-entry.js')
+    const bundle = await bundleForBrowser(reexport([entry]))
+    expect(bundle.modules).toContain(entry)
+    for (const file of ['fetch.js', 'format.js', 'pump.js', 'channel/index.js']) {
+      expect(bundle.modules).toContain(dist(`server-kit/dist/${file}`))
+    }
+    for (const file of ['node.js', 'node-handler.js', 'socket-server.js']) {
+      expect(bundle.modules).not.toContain(dist(`server-kit/dist/${file}`))
+    }
+    expect(bundle.modules.some((id) => id.includes('/node_modules/ws/'))).toBe(false)
     expect(bundle.code).toContain('eventStreamResponse')
     expect(bundle.nodeImports).toEqual([])
     expect(bundle.externalImports).toEqual([])
@@ -44,9 +50,9 @@ describe('browser bundles import no Node builtin', () => {
 
   it("@sluice/server-kit's main entry, when only the Fetch helpers are imported, tree-shakes to a bundle without Node imports", async () => {
     // What a user who imports the Fetch helpers from the package root gets from a bundler that
-    // honours `sideEffects: false`. The Node adapters are still resolved on the way (so a runtime
-    // that loads the root without bundling, e.g. a Worker without Node compatibility, needs a
-    // separate Fetch entry); they must not survive tree-shaking.
+    // honours `sideEffects: false`. The Node adapters are still resolved on the way (a runtime that
+    // loads the root without bundling, e.g. a Worker without Node compatibility, should import
+    // `@sluice/server-kit/fetch`); they must not survive tree-shaking.
     const bundle = await bundleForBrowser(
       "export { createChannel, eventStreamResponse, ndjsonResponse, formatEvent } from '@sluice/server-kit'",
     )

@@ -89,7 +89,7 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
   it('serves the built package (dist/), not the sources', () => {
     const { ready } = serverFor(runtime)
     expect(ready.runtime).toMatch(new RegExp(`^${runtime} \\d+\\.\\d+\\.\\d+`))
-    expect(String(ready.resolved)).toMatch(/\/packages\/server-kit\/dist\/index\.js$/)
+    expect(String(ready.resolved)).toMatch(/\/packages\/server-kit\/dist\/fetch-entry\.js$/)
   })
 
   it('eventStreamResponse + channel -> eventsource: resumes after every server drop with no gap and no duplicate', async () => {

@@ -39,10 +39,8 @@ function command(runtime: Runtime, script: string, args: readonly string[]): [st
       '--no-prompt',
       '--allow-net=127.0.0.1',
       `--allow-read=${root}`,
-      // `@sluice/server-kit`'s root entry also exports the WebSocket server, so importing it loads
-      // `ws`, which reads these two variables at import time. Without a Fetch-only entry, a Deno
-      // user of eventStreamResponse must grant them too.
-      '--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE',
+      // No --allow-env: the fixtures import `@sluice/server-kit/fetch`, which never loads `ws` (the
+      // root entry would, and ws reads environment variables at import time).
       script,
       ...args,
     ],
