@@ -247,7 +247,12 @@ export function createResumableStreams(
       onError(error, entry.id)
     }
     entry.state = 'finished'
-    if (entries.get(entry.id) === entry) entry.timer = setTimeout(() => expire(entry), ttl)
+    if (entries.get(entry.id) === entry) {
+      entry.timer = setTimeout(() => expire(entry), ttl)
+      // Expiry alone must not keep a process alive (a script that served one answer can exit);
+      // close() clears it. `unref` is Node's / Bun's / Deno's; other runtimes return a number.
+      ;(entry.timer as { unref?: () => void }).unref?.()
+    }
   }
 
   /** The events after `after` (all of them when `undefined`), ending after the final event. */
