@@ -13,6 +13,8 @@ import {
   type ResumeStorage,
 } from '@sluice/client'
 import {
+  type ChannelStore,
+  createMemoryStore,
   createResumableStreams,
   formatEvent,
   type ResumableStreams,
@@ -320,6 +322,39 @@ describe('resumable POST streams', () => {
     await chat.close()
     chat = undefined
     await watch.expectReleased()
+  })
+
+  test('behind the channel store interface: an asynchronous store (as a shared one would be) serves the history', async () => {
+    const appended: string[] = []
+    // Every answer is a promise, after a macrotask: what a network store (Redis) looks like to the channel.
+    const later = <T>(value: () => T) => new Promise<T>((resolve) => setImmediate(() => resolve(value())))
+    const store = (id: string): ChannelStore => {
+      const memory = createMemoryStore({ firstId: 1 })
+      return {
+        append: (message) =>
+          later(() => memory.append(message)).then((assigned) => {
+            appended.push(`${id.slice(0, 8)}:${assigned}`)
+            return assigned
+          }),
+        readAfter: (lastEventId, limit) => later(() => memory.readAfter(lastEventId, limit)),
+        compare: (a, b) => memory.compare(a, b),
+      }
+    }
+    chat = await startChat({ store })
+    chat.gate.release(ANSWER.length)
+    const response = await fetch(`${chat.url}/chat`, { method: 'POST', body: '{}' })
+    const id = response.headers.get(RESUMABLE_ID_HEADER) ?? ''
+    const full = eventsOf(await response.text())
+    expect(full).toContain(formatEvent({ id: '32', event: 'sluice-end', data: { status: 'complete' } }))
+    // Start event, 30 tokens, end event: all appended to the custom store.
+    expect(appended).toHaveLength(32)
+    const tail = eventsOf(await (await fetch(`${chat.url}/chat/${id}`, { headers: { 'last-event-id': '29' } })).text())
+    expect(tail).toBe(
+      formatEvent({ id: '30', event: 'token', data: 't28 ' }) +
+        formatEvent({ id: '31', event: 'token', data: 't29 ' }) +
+        formatEvent({ id: '32', event: 'sluice-end', data: { status: 'complete' } }),
+    )
+    expect(chat.runs()).toBe(1)
   })
 
   test('the work that throws ends the stream with status "error", reported once', async () => {
