@@ -537,3 +537,24 @@ describe('createNdjsonStream: reconnect() with a resume hook', () => {
     expect(resumedWith).toEqual([3])
   })
 })
+
+describe('an async schema that never answers', () => {
+  it('cannot hold an SSE attempt open forever: the idle timeout still reconnects', async () => {
+    const s = await server((_req, res, n) => {
+      sseHead(res)
+      res.write(n === 1 ? 'data: "stuck"\n\n' : 'data: "fine"\n\n')
+    })
+    const schema: StandardSchemaV1<unknown, string> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        // A validator with a bug: its promise for "stuck" never settles.
+        validate: (value) => (value === 'stuck' ? new Promise<never>(() => undefined) : { value: value as string }),
+      },
+    }
+    const conn = track(createEventStream(s.url, { schema, idleTimeout: 150, retry: fast }))
+    const waiting = await waitForStatus(conn, 'reconnecting')
+    expect(waiting.error).toMatchObject({ code: 'TIMEOUT', timeout: 'idleTimeout' })
+    expect(await nextMessage(conn)).toMatchObject({ data: 'fine' })
+  })
+})

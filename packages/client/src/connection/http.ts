@@ -213,6 +213,37 @@ export function tap(body: ReadableStream<Uint8Array>, onChunk: () => void): Read
   )
 }
 
+/**
+ * `reading`, or `undefined` as soon as `signal` aborts. Aborting cancels the body, which ends a read
+ * loop waiting for bytes; one waiting on something else (an async `schema` that never answers) would
+ * hold the attempt forever, so the attempt ends without it. The abandoned read delivers nothing
+ * more (the attempt is no longer live) and its outcome is the abort's, so a late failure of it is
+ * dropped on purpose.
+ */
+function untilAborted<T>(reading: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    reading.catch(() => undefined)
+    return Promise.resolve(undefined)
+  }
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => {
+      reading.catch(() => undefined)
+      resolve(undefined)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    reading.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
 /** One HTTP streaming attempt, as `createEventStream` and `createNdjsonStream` describe it. */
 export interface HttpAttempt {
   url: string | URL
@@ -278,7 +309,7 @@ export async function runHttpAttempt(attempt: HttpAttempt): Promise<AttemptEnd> 
     idle?.touch()
     const body: ReadableStream<Uint8Array> = idle ? tap(response.body, () => idle.touch()) : response.body
     try {
-      const ended = await attempt.read(body, local.signal)
+      const ended = await untilAborted(attempt.read(body, local.signal), local.signal)
       if (idleError) return { type: 'retry', error: idleError }
       return ended === 'done' ? { type: 'close' } : { type: 'retry' }
     } catch (error) {
