@@ -36,6 +36,15 @@ export interface ReadWithProgressResult {
 const DEFAULT_MAX_SIZE = 512 * 1024 * 1024
 
 /**
+ * Cancels a body we are giving up on. A cancel only fails when the stream already errored or
+ * closed, and then there is nothing left to release; the error that made us stop (HTTP status,
+ * limit, abort) is the one reported, so this one is deliberately dropped.
+ */
+function release(cancel: Promise<void> | undefined): Promise<void> {
+  return (cancel ?? Promise.resolve()).catch(() => undefined)
+}
+
+/**
  * The announced body size of `response`, or `undefined` when it cannot be trusted.
  *
  * `Content-Length` counts the bytes on the wire, but a fetch body yields *decoded* bytes: with
@@ -98,7 +107,7 @@ export async function readWithProgress(
   if (!(maxSize > 0)) throw new TypeError(`maxSize must be a positive number of bytes, got ${maxSize}`)
   if (!response.ok) {
     // Release the connection: an unread error body would otherwise keep the socket busy.
-    await response.body?.cancel().catch(() => undefined)
+    await release(response.body?.cancel())
     throw new HttpError(response.status, response.statusText)
   }
   const total = contentLength(response)
@@ -112,7 +121,7 @@ export async function readWithProgress(
     return { blob: new Blob([], { type }), filename, progress }
   }
   if (total !== undefined && total > maxSize) {
-    await response.body.cancel().catch(() => undefined)
+    await release(response.body.cancel())
     throw new LimitExceededError(
       'maxSize',
       maxSize,
@@ -123,7 +132,7 @@ export async function readWithProgress(
   const reader = response.body.getReader()
   // One owner for the abort listener: added here, removed in `finally`.
   const onAbort = () => {
-    reader.cancel(signal?.reason).catch(() => undefined)
+    void release(reader.cancel(signal?.reason))
   }
   signal?.addEventListener('abort', onAbort, { once: true })
   const chunks: Uint8Array[] = []
@@ -137,7 +146,7 @@ export async function readWithProgress(
       if (done) break
       loaded += value.byteLength
       if (loaded > maxSize) {
-        await reader.cancel().catch(() => undefined)
+        await release(reader.cancel())
         throw new LimitExceededError(
           'maxSize',
           maxSize,
