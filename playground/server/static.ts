@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { createReadStream, type Stats } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, normalize, resolve, sep } from 'node:path'
@@ -13,6 +13,11 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.woff2': 'font/woff2',
+}
+
+/** The file's stats, or `undefined` when there is no such file (ENOENT, ENOTDIR: a 404 case, not an error). */
+function fileInfo(path: string): Promise<Stats | undefined> {
+  return stat(path).catch(() => undefined)
 }
 
 /**
@@ -40,14 +45,14 @@ export function createStaticHandler(root: string): (req: IncomingMessage, res: S
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Forbidden')
       return
     }
-    let info = await stat(file).catch(() => undefined)
+    let info = await fileInfo(file)
     if (info?.isDirectory()) {
       file = join(file, 'index.html')
-      info = await stat(file).catch(() => undefined)
+      info = await fileInfo(file)
     }
     if (info === undefined || !info.isFile()) {
       file = join(base, 'index.html')
-      info = await stat(file).catch(() => undefined)
+      info = await fileInfo(file)
       if (info === undefined) {
         res
           .writeHead(503, { 'content-type': 'text/plain; charset=utf-8' })
