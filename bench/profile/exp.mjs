@@ -6,7 +6,7 @@ import { digestLarge, digestSmall, largeStream, smallStream } from '../lib/sse.m
 
 const [what, reps = '5'] = process.argv.slice(2)
 const cur = await import('@sluice/client')
-const exp = await import('../.tmp/exp-client/index.js')
+const exp = await import(process.env.EXP ?? '../.tmp/exp-client/index.js')
 const data =
   what === 'sse-small'
     ? smallStream(200_000, 16384)
