@@ -255,6 +255,44 @@ describe('resumable POST streams', () => {
     ])
   })
 
+  test('a POST dropped after its headers, before any event, still resumes: the id header is enough', async () => {
+    const requests: string[] = []
+    const http = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url} ${req.headers['last-event-id'] ?? '-'}`)
+      const headers = { 'content-type': 'text/event-stream', [RESUMABLE_ID_HEADER]: 'abc' }
+      if (req.method === 'POST') {
+        // The status and headers go out, then the connection dies before the first event.
+        res.writeHead(200, headers).flushHeaders()
+        setImmediate(() => res.destroy())
+        return
+      }
+      res.writeHead(200, headers)
+      res.end(
+        formatEvent({ id: '1', event: 'sluice-stream', data: { id: 'abc' } }) +
+          formatEvent({ id: '2', event: 'token', data: 'all of it' }) +
+          formatEvent({ id: '3', event: 'sluice-end', data: { status: 'complete' } }),
+      )
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+    try {
+      const stream = createEventStream(`${url}/chat`, {
+        method: 'POST',
+        body: '{}',
+        retry: FAST_RETRY,
+        resumable: { url: (id) => `${url}/chat/${id}` },
+      })
+      const tokens = collect(stream)
+      const end = await waitForSnapshot(stream, (s) => s.status === 'closed', 'the end of the answer')
+      expect(end.error).toBeUndefined()
+      expect(tokens).toEqual(['all of it'])
+      expect(requests).toEqual(['POST /chat -', 'GET /chat/abc -'])
+    } finally {
+      http.closeAllConnections()
+      await new Promise<void>((resolve) => http.close(() => resolve()))
+    }
+  })
+
   test('the POST response carries the id as a header and as its first event; GET without Last-Event-ID replays it all', async () => {
     chat = await startChat()
     chat.gate.release(ANSWER.length)

@@ -23,6 +23,7 @@ import { type EventStreamMessage, LastEventIdMove, readEventStreamWithIdMoves } 
 import {
   loadResumePoint,
   RESUMABLE_END_EVENT,
+  RESUMABLE_ID_HEADER,
   RESUMABLE_STREAM_EVENT,
   type ResumableOptions,
   type ResumePoint,
@@ -176,7 +177,20 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
           cache: 'no-store',
           ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
         },
-        fetch: fetchImpl,
+        fetch:
+          resumable === undefined || streamId !== undefined
+            ? fetchImpl
+            : async (input, init) => {
+                const response = await fetchImpl(input, init)
+                // The id also comes as a header, with the status: a connection that drops after the
+                // headers but before the first event can still be resumed instead of lost.
+                const id = response.ok ? response.headers.get(RESUMABLE_ID_HEADER) : null
+                if (id) {
+                  streamId = id
+                  savePosition(context)
+                }
+                return response
+              },
         accepted: [EVENT_STREAM],
         idleTimeout,
         signal: context.signal,
