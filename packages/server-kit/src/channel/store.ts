@@ -132,8 +132,11 @@ export function createMemoryStore<T = unknown>(options: MemoryStoreOptions = {})
   if (!Number.isSafeInteger(first) || first < 1) {
     throw new TypeError(`createMemoryStore: firstId must be a positive integer, got ${String(options.firstId)}`)
   }
-  // ring[seq % maxSize] holds message number seq; messages oldest..last are retained.
-  const ring: (ChannelMessage<T> | undefined)[] = new Array(maxSize)
+  // ring[(seq - first) % maxSize] holds message number seq; messages oldest..last are retained.
+  // Filled from index 0 and grown as messages arrive, so a store that stays small (a resumable
+  // answer of 100 tokens under a 10,000 bound) costs what it holds, not its bound.
+  const ring: ChannelMessage<T>[] = []
+  const slot = (seq: number) => (seq - first) % maxSize
   let last = first - 1
 
   return {
@@ -144,7 +147,7 @@ export function createMemoryStore<T = unknown>(options: MemoryStoreOptions = {})
           ? { id: String(last), data: message.data }
           : { id: String(last), event: message.event, data: message.data },
       )
-      if (maxSize > 0) ring[last % maxSize] = stored
+      if (maxSize > 0) ring[slot(last)] = stored
       return stored.id
     },
 
@@ -157,7 +160,7 @@ export function createMemoryStore<T = unknown>(options: MemoryStoreOptions = {})
       const from = (start: number, gap?: ChannelGapReason): ChannelStoreRead<T> => {
         const end = Math.min(last, start + limit - 1)
         const messages: ChannelMessage<T>[] = []
-        for (let seq = start; seq <= end; seq++) messages.push(ring[seq % maxSize]!)
+        for (let seq = start; seq <= end; seq++) messages.push(ring[slot(seq)]!)
         return gap === undefined ? { messages } : { messages, gap }
       }
       if (!CANONICAL_ID.test(lastEventId)) return from(oldest, 'unknown')
