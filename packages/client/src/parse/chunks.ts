@@ -14,8 +14,9 @@ export type ByteInput = Response | ReadableStream<Uint8Array> | ReadableStream<U
  * Reads `input` chunk by chunk, as bytes.
  *
  * - A `Response` without a body (e.g. `204`) is an empty stream.
- * - String chunks are UTF-8 encoded. A lone high surrogate at the end of one string chunk is held
- *   back until the next one so a surrogate pair split across chunks is not turned into U+FFFD twice.
+ * - String chunks are UTF-8 encoded by `text` (a {@link StringChunkEncoder}) when the caller takes
+ *   text (`NdjsonParseStream`); without it they are a `TypeError`. Only the caller that accepts text
+ *   imports the encoder, so `readEventStream` / `createEventStream` bundles leave it out.
  * - `signal` aborting cancels the reader (with `signal.reason`) and ends the generator normally.
  * - Leaving early (`return()`) or an error cancels the reader before the lock is released.
  */
@@ -23,11 +24,11 @@ export async function* readChunks(
   input: ByteInput,
   signal: AbortSignal | undefined,
   caller: string,
+  text?: StringChunkEncoder,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const reader = acquireReader(input, caller)
   if (reader === undefined) return
   let finished = false
-  const encoder = new StringChunkEncoder()
   const onAbort = () => {
     // The pending read() (if any) resolves with done once cancelled, which ends the loop below.
     reader.cancel(signal?.reason).catch(ignoreCancelFailure)
@@ -48,11 +49,11 @@ export async function* readChunks(
       if (signal?.aborted) return
       if (result.done) {
         finished = true
-        const rest = encoder.end()
+        const rest = text?.end()
         if (rest !== undefined) yield rest
         return
       }
-      const bytes = toBytes(result.value, encoder, caller)
+      const bytes = toBytes(result.value, text, caller)
       if (bytes.byteLength > 0) yield bytes
     }
   } finally {
@@ -84,6 +85,7 @@ export async function* parseChunks<T>(
   caller: string,
   parser: ChunkParser,
   ready: T[],
+  text?: StringChunkEncoder,
 ): AsyncGenerator<T, void, undefined> {
   const deliver = function* (step: () => void): Generator<T, void, undefined> {
     let failure: { error: unknown } | undefined
@@ -98,7 +100,7 @@ export async function* parseChunks<T>(
     }
     if (failure !== undefined) throw failure.error
   }
-  for await (const chunk of readChunks(input, signal, caller)) yield* deliver(() => parser.push(chunk))
+  for await (const chunk of readChunks(input, signal, caller, text)) yield* deliver(() => parser.push(chunk))
   if (signal?.aborted) return
   yield* deliver(() => parser.end())
 }
@@ -139,21 +141,24 @@ function isResponseLike(value: unknown): value is Response {
   return typeof bodyUsed === 'boolean' && (body === null || isReadableStream(body))
 }
 
-function toBytes(chunk: unknown, encoder: StringChunkEncoder, caller: string): Uint8Array {
+function toBytes(chunk: unknown, text: StringChunkEncoder | undefined, caller: string): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk
   // A Uint8Array of another realm (jsdom's globals next to Node's fetch, an iframe, a vm context)
   // fails `instanceof` but is the same bytes: view them without copying.
   if (ArrayBuffer.isView(chunk) && Object.prototype.toString.call(chunk) === '[object Uint8Array]') {
     return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
   }
-  if (typeof chunk === 'string') return encoder.encode(chunk)
+  if (typeof chunk === 'string' && text !== undefined) return text.encode(chunk)
   throw new TypeError(
     `${caller}: expected Uint8Array chunks, got ${describe(chunk)}. Pipe text through a TextEncoderStream first.`,
   )
 }
 
-/** UTF-8 encodes string chunks, carrying a high surrogate that ends one chunk into the next. */
-class StringChunkEncoder {
+/**
+ * UTF-8 encodes string chunks, carrying a high surrogate that ends one chunk into the next, so a
+ * surrogate pair split across chunks is not turned into U+FFFD twice. One per stream.
+ */
+export class StringChunkEncoder {
   #encoder: TextEncoder | undefined
   #carry = ''
 

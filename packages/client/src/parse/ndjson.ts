@@ -1,5 +1,5 @@
 import { LimitExceededError, NdjsonSyntaxError } from '../errors.js'
-import { type ByteInput, parseChunks } from './chunks.js'
+import { type ByteInput, parseChunks, StringChunkEncoder } from './chunks.js'
 import { checkLimit } from './limit.js'
 import { LineSplitter } from './lines.js'
 
@@ -60,6 +60,16 @@ export function readNdjson<T = unknown>(
 }
 
 /**
+ * `TransformStream`, read when called. `class X extends TransformStream` reads a global at import
+ * time, which bundlers must assume can throw, so they keep the class (and all it uses) in every
+ * bundle that imports this module: a `readNdjson`-only import paid for `NdjsonParseStream`. A
+ * `@__PURE__` call as the base lets them drop the class when it is not used.
+ */
+function transformStreamClass(): new <I, O>() => TransformStream<I, O> {
+  return TransformStream
+}
+
+/**
  * NDJSON parsing as a `TransformStream`: write bytes (or strings), read parsed values. Same rules,
  * options and errors as {@link readNdjson} (it runs the same parser): the readable side errors with
  * `NdjsonSyntaxError` / `LimitExceededError` only after every value before the bad line was read.
@@ -72,13 +82,13 @@ export function readNdjson<T = unknown>(
  * for await (const value of values) console.log(value.id)
  * ```
  */
-export class NdjsonParseStream<T = unknown> extends TransformStream<Uint8Array | string, T> {
+export class NdjsonParseStream<T = unknown> extends /* @__PURE__ */ transformStreamClass()<Uint8Array | string, T> {
   constructor(options: Omit<ReadNdjsonOptions, 'signal'> = {}) {
     // The base class is an identity stream: what is written to `writable` comes out of its own
     // readable unchanged, and the shared parser reads it from there.
     super()
     const raw = this.readable as unknown as ReadableStream<Uint8Array | string>
-    const values = parseNdjson<T>(raw, options, undefined, 'NdjsonParseStream')
+    const values = parseNdjson<T>(raw, options, undefined, 'NdjsonParseStream', new StringChunkEncoder())
     // The values are pulled from the parser one read at a time. A transformer that enqueued values
     // and then errored would lose the values still queued (erroring a ReadableStream discards its
     // queue), breaking "every value before the bad line is delivered"; pulling makes the error
@@ -107,6 +117,7 @@ async function* parseNdjson<T>(
   options: Omit<ReadNdjsonOptions, 'signal'>,
   signal: AbortSignal | undefined,
   caller: string,
+  text?: StringChunkEncoder,
 ): AsyncGenerator<T, void, undefined> {
   const maxLineSize = checkLimit(caller, 'maxLineSize', options.maxLineSize, DEFAULT_MAX_LINE_SIZE)
   const skip = options.skipInvalidLines ?? false
@@ -147,6 +158,7 @@ async function* parseNdjson<T>(
     caller,
     { push: (chunk) => splitter.push(chunk), end: () => splitter.end(true) },
     ready,
+    text,
   )
 }
 
