@@ -40,9 +40,13 @@ const FRAME_FALLBACK_MS = 16
  * the throttle rate-limits; between publishes `getSnapshot()` returns the very same object, so a
  * throttled store never triggers "Maximum update depth exceeded".
  *
- * Each `attach` starts a new generation: callbacks of the previous connection are unsubscribed and,
- * should one still fire (a delivery already on the stack), the generation check drops it, so a
- * replaced connection never writes into its successor's state.
+ * Each `attach` unsubscribes from the previous connection. A callback of it may still fire once: the
+ * client delivers a message to a copy of its listener list, so when an earlier listener (another
+ * component sharing the key, through `onMessage`) replaced the connection, the later ones still get
+ * that message. The store folds it only if its state goes on (`reset: false`: the message arrived
+ * before the replacement, and every member must fold it); when the state started over (a new URL or
+ * options, a detach) it belongs to a replaced connection and is dropped, so a replaced connection
+ * never writes into its successor's state.
  */
 export class StreamStore<TMessage, TState, TData> implements EntryMember<TMessage> {
   readonly #config: () => StoreConfig<TMessage, TState, TData>
@@ -51,7 +55,8 @@ export class StreamStore<TMessage, TState, TData> implements EntryMember<TMessag
   #identity = ''
   #connection: Connection<TMessage, unknown> | null = null
   #isPaused: () => boolean = () => false
-  #generation = 0
+  /** Counts state restarts (a reset `attach`, `detach`): a delivery from before one is dropped. */
+  #epoch = 0
   #unsubscribe: (() => void) | undefined
   #state: TState | undefined
   #stateChanged = false
@@ -96,20 +101,20 @@ export class StreamStore<TMessage, TState, TData> implements EntryMember<TMessag
 
   attach(connection: Connection<TMessage, unknown> | null, reset: boolean): void {
     this.#release()
-    const generation = ++this.#generation
     this.#connection = connection
     if (reset || this.#snapshot === null) {
+      this.#epoch++
       this.#state = this.#config().fold.initial(connection?.getSnapshot())
       this.#stateChanged = true
       this.#thrown = undefined
     }
     if (connection !== null) {
+      const epoch = this.#epoch
       const stopListening = connection.listen((message) => {
-        if (generation === this.#generation) this.#onMessage(message)
+        if (epoch === this.#epoch) this.#onMessage(message)
       })
-      const stopSubscription = connection.subscribe(() => {
-        if (generation === this.#generation) this.#onChange()
-      })
+      // No check needed here: #onChange reads the connection followed now, whoever calls it.
+      const stopSubscription = connection.subscribe(() => this.#onChange())
       this.#unsubscribe = () => {
         stopListening()
         stopSubscription()
@@ -121,7 +126,7 @@ export class StreamStore<TMessage, TState, TData> implements EntryMember<TMessag
   /** Stops following any connection: no callback, timer or frame of this store survives it. */
   detach(): void {
     this.#release()
-    this.#generation++
+    this.#epoch++
     this.#connection = null
     // No notification: the component is unmounting or already renders another identity.
     this.#snapshot = null

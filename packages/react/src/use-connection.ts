@@ -93,7 +93,7 @@ export function useConnection<TMessage, TState, TData, TConnection extends Conne
 
   const [store] = useState(() => new StreamStore<TMessage, TState, TData>(() => latest.current.storeConfig))
   // The entry the store follows; kept after cleanup so a remount with the same identity (StrictMode)
-  // reuses it and a remount with another identity closes it before opening the new one.
+  // reuses it while its deferred dispose is still pending.
   const entryRef = useRef<ConnectionEntry<TMessage, TConnection> | null>(null)
 
   useEffect(() => {
@@ -105,9 +105,11 @@ export function useConnection<TMessage, TState, TData, TConnection extends Conne
     if (previous !== null && !previous.disposed && previous.identity === identity && previous.key === key) {
       entry = previous
     } else {
-      // The old connection closes before the new one opens: a server counting connections per user
-      // never sees both, and nothing of the old one can arrive after the new one started.
-      if (previous !== null && previous.memberCount === 0) previous.dispose()
+      // The old connection closes before the new one makes its request, with no code here: the
+      // cleanup that just ran queued the old entry's dispose (a microtask), and a new connection
+      // makes its first request only after awaiting its headers (SSE, NDJSON) or a timer
+      // (partysocket), so that microtask runs first (test/react/lifecycle-order.test.tsx). Nothing
+      // the old one still delivers reaches this store: attach() drops a replaced connection's messages.
       const request: EntryRequest<TMessage, TConnection> = {
         identity,
         key,

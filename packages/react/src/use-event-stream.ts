@@ -43,6 +43,39 @@ export interface UseTypedEventStreamReduceOptions<Def extends EventDefinition, T
   extends UseTypedEventStreamOptions<Def>,
     ReduceOptions<TypedEventMessage<Def>, TState> {}
 
+/** The Last-Event-ID to resume from after each connection the hooks opened; see {@link trackResumePoint}. */
+const resumePoints = new WeakMap<EventStreamConnection<unknown>, () => string>()
+
+function resumePoint(connection: EventStreamConnection<unknown>): string {
+  return resumePoints.get(connection)?.() ?? connection.getSnapshot().lastEventId
+}
+
+/**
+ * Follows the ID a replacement of `connection` must resume from: the ID of the last message handed to
+ * listeners, or a later move of the snapshot's ID (an `id:` in a block without data). The snapshot
+ * alone lags one message behind when the replacement starts inside a listener (`close()` then
+ * `reconnect()` from `onMessage`): the client updates it after the listeners ran, and a closed
+ * connection takes no update, so the new one would ask the server for that message again. Both
+ * callbacks go with the connection: `close()` drops its listeners.
+ */
+function trackResumePoint<T>(connection: EventStreamConnection<T>): EventStreamConnection<T> {
+  let seen = connection.getSnapshot().lastEventId
+  let resumeFrom = seen
+  // Registered before any component's listener, so it has run when one of those replaces it.
+  connection.listen((message) => {
+    resumeFrom = message.id
+  })
+  connection.subscribe(() => {
+    const id = connection.getSnapshot().lastEventId
+    if (id !== seen) {
+      seen = id
+      resumeFrom = id
+    }
+  })
+  resumePoints.set(connection as EventStreamConnection<unknown>, () => resumeFrom)
+  return connection
+}
+
 /**
  * Server-Sent Events over `fetch` (`createEventStream` from `@sluice/client`) as React state: any
  * method, headers and body; reconnects with `Last-Event-ID`; `done` ends an LLM-style stream.
@@ -120,11 +153,11 @@ export function useEventStream<T, TState>(
     options,
     fold,
     open: (target, clientOptions, previous) => {
-      const resumeFrom = previous?.getSnapshot().lastEventId
+      const resumeFrom = previous === null ? undefined : resumePoint(previous)
       // A connection replacing a closed or paused one resumes where it stopped (Last-Event-ID),
       // as the browser's EventSource does across its own reconnections.
       const withResume = resumeFrom ? { ...clientOptions, lastEventId: resumeFrom } : clientOptions
-      return createEventStream<T>(target, withResume as EventStreamOptions<T>)
+      return trackResumePoint(createEventStream<T>(target, withResume as EventStreamOptions<T>))
     },
   })
   return useMemo(() => ({ ...result, data: result.data as T | TState | undefined }), [result])
