@@ -108,17 +108,16 @@ export interface ServeStreamOptions extends ServeOptions {
   onError?: (error: unknown) => void
 }
 
-function reporter(onError: ((error: unknown) => unknown) | undefined): (error: unknown) => void {
-  return (error) => {
-    if (onError === undefined) {
-      console.error('[sluice] stream source failed:', error)
-      return
-    }
-    try {
-      onError(error)
-    } catch (failure) {
-      console.error('[sluice] onError threw:', failure)
-    }
+/** Reports an error that has no other outlet to `onError`, else to `console.error`. */
+function report(onError: ((error: unknown) => unknown) | undefined, error: unknown): void {
+  if (onError === undefined) {
+    console.error('[sluice] stream source failed:', error)
+    return
+  }
+  try {
+    onError(error)
+  } catch (failure) {
+    console.error('[sluice] onError threw:', failure)
   }
 }
 
@@ -136,65 +135,106 @@ function checkNonNegativeInteger(name: string, value: number | undefined): void 
   }
 }
 
+// The encoders are classes (methods on the prototype, a few fields per stream), not objects of
+// closures: every open stream holds one (issue 7, "One process, many streams").
+
+/** The SSE encoder: `formatEvent`, `retry:` first, comment keepalives, jittered shutdown retry. */
+class EventStreamEncoder implements StreamEncoder<EventMessage> {
+  readonly preamble: string
+  readonly keepAlive: number | false
+  readonly keepAliveChunk = KEEP_ALIVE_COMMENT
+  readonly #retry: number | undefined
+  readonly #shutdownJitter: number | undefined
+  readonly #onError: ServeEventStreamOptions['onError']
+
+  constructor(options: ServeEventStreamOptions) {
+    this.keepAlive = checkKeepAlive(options.keepAlive)
+    checkNonNegativeInteger('retry', options.retry)
+    checkNonNegativeInteger('shutdownJitter', options.shutdownJitter)
+    this.#retry = options.retry
+    this.#shutdownJitter = options.shutdownJitter
+    this.#onError = options.onError
+    this.preamble = options.retry === undefined ? OPENING_COMMENT : formatEvent({ retry: options.retry })
+  }
+
+  encode(message: EventMessage): string {
+    return formatEvent(message)
+  }
+
+  shutdownChunk(): string {
+    const base = this.#retry ?? DEFAULT_SHUTDOWN_RETRY
+    const jitter = this.#shutdownJitter ?? DEFAULT_SHUTDOWN_JITTER
+    return formatEvent({ retry: base + Math.floor(Math.random() * (jitter + 1)) })
+  }
+
+  fail(error: unknown): { mode: 'final'; chunk: string | undefined } {
+    const onError = this.#onError
+    if (onError === undefined) {
+      report(onError, error)
+      return { mode: 'final', chunk: undefined }
+    }
+    const reply = onError(error)
+    if (reply === undefined) return { mode: 'final', chunk: undefined }
+    const message = typeof reply === 'string' ? { event: 'error', data: reply } : { event: 'error', ...reply }
+    return { mode: 'final', chunk: formatEvent(message) }
+  }
+
+  report(error: unknown): void {
+    report(this.#onError, error)
+  }
+}
+
 /** The SSE encoder: `formatEvent`, `retry:` first, comment keepalives, jittered shutdown retry. */
 export function eventStreamEncoder(options: ServeEventStreamOptions): StreamEncoder<EventMessage> {
-  const keepAlive = checkKeepAlive(options.keepAlive)
-  checkNonNegativeInteger('retry', options.retry)
-  checkNonNegativeInteger('shutdownJitter', options.shutdownJitter)
-  const { onError } = options
-  const report = reporter(onError)
-  return {
-    encode: formatEvent,
-    preamble: options.retry === undefined ? OPENING_COMMENT : formatEvent({ retry: options.retry }),
-    keepAlive,
-    keepAliveChunk: KEEP_ALIVE_COMMENT,
-    shutdownChunk() {
-      const base = options.retry ?? DEFAULT_SHUTDOWN_RETRY
-      const jitter = options.shutdownJitter ?? DEFAULT_SHUTDOWN_JITTER
-      return formatEvent({ retry: base + Math.floor(Math.random() * (jitter + 1)) })
-    },
-    fail(error) {
-      if (onError === undefined) {
-        report(error)
-        return { mode: 'final', chunk: undefined }
-      }
-      const reply = onError(error)
-      if (reply === undefined) return { mode: 'final', chunk: undefined }
-      const message = typeof reply === 'string' ? { event: 'error', data: reply } : { event: 'error', ...reply }
-      return { mode: 'final', chunk: formatEvent(message) }
-    },
-    report,
+  return new EventStreamEncoder(options)
+}
+
+/** The NDJSON encoder: one `JSON.stringify` line per value, empty-line keepalives. */
+class NdjsonEncoder implements StreamEncoder<unknown> {
+  readonly preamble: string | undefined
+  readonly keepAlive: number | false
+  readonly keepAliveChunk = '\n'
+  readonly #onError: ServeNdjsonOptions['onError']
+
+  constructor(options: ServeNdjsonOptions) {
+    this.keepAlive = checkKeepAlive(options.keepAlive)
+    this.#onError = options.onError
+    // An empty line opens the body at once (see OPENING_COMMENT), only when the user accepted empty
+    // lines by leaving keepalive on: readers skip them, a naive line splitter may not.
+    this.preamble = this.keepAlive === false ? undefined : '\n'
+  }
+
+  encode(value: unknown): string {
+    return formatNdjsonLine(value)
+  }
+
+  shutdownChunk(): undefined {
+    return undefined
+  }
+
+  fail(error: unknown): { mode: 'final'; chunk: string | undefined } {
+    const onError = this.#onError
+    if (onError === undefined) {
+      report(onError, error)
+      return { mode: 'final', chunk: undefined }
+    }
+    const reply = onError(error)
+    return { mode: 'final', chunk: reply === undefined ? undefined : formatNdjsonLine(reply) }
+  }
+
+  report(error: unknown): void {
+    report(this.#onError, error)
   }
 }
 
 /** The NDJSON encoder: one `JSON.stringify` line per value, empty-line keepalives. */
 export function ndjsonEncoder(options: ServeNdjsonOptions): StreamEncoder<unknown> {
-  const keepAlive = checkKeepAlive(options.keepAlive)
-  const { onError } = options
-  const report = reporter(onError)
-  return {
-    encode: formatNdjsonLine,
-    // An empty line opens the body at once (see OPENING_COMMENT), only when the user accepted empty
-    // lines by leaving keepalive on: readers skip them, a naive line splitter may not.
-    preamble: keepAlive === false ? undefined : '\n',
-    keepAlive,
-    keepAliveChunk: '\n',
-    shutdownChunk: () => undefined,
-    fail(error) {
-      if (onError === undefined) {
-        report(error)
-        return { mode: 'final', chunk: undefined }
-      }
-      const reply = onError(error)
-      return { mode: 'final', chunk: reply === undefined ? undefined : formatNdjsonLine(reply) }
-    },
-    report,
-  }
+  return new NdjsonEncoder(options)
 }
 
 /** The plain encoder: strings and bytes as they are; no keepalive (no byte is neutral in arbitrary content). */
 export function byteStreamEncoder(options: ServeStreamOptions): StreamEncoder<string | Uint8Array> {
-  const report = reporter(options.onError)
+  const { onError } = options
   return {
     encode(chunk) {
       if (typeof chunk === 'string' || chunk instanceof Uint8Array) return chunk
@@ -207,9 +247,9 @@ export function byteStreamEncoder(options: ServeStreamOptions): StreamEncoder<st
     keepAliveChunk: undefined,
     shutdownChunk: () => undefined,
     fail(error) {
-      report(error)
+      report(onError, error)
       return { mode: 'abort' }
     },
-    report,
+    report: (error) => report(onError, error),
   }
 }

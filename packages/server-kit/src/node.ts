@@ -39,75 +39,111 @@ export function toNodeHeaders(headers: Headers): OutgoingHttpHeaders {
   return out
 }
 
-function createNodeSink(res: ServerResponse, hooks: PumpHooks, statusText: string | undefined): PumpSink {
-  let needDrain = false
-  const onDrain = () => {
-    needDrain = false
-    hooks.drain()
-  }
-  // 'close' before the response finished means the connection went away (client disconnect, or
-  // the socket was destroyed under us); after 'finish' it is the normal end.
-  const onClose = () => {
-    if (!res.writableFinished) hooks.disconnect()
-  }
-  const detach = () => {
-    res.off('drain', onDrain)
-    res.off('close', onClose)
-  }
-  res.on('drain', onDrain)
-  res.on('close', onClose)
-  // Stays attached on purpose: a write racing a reset socket emits 'error' on `res`, and an
-  // unhandled 'error' event would crash the process. The loss itself is reported by 'close'.
-  res.on('error', noteLateError)
+// The sink of a response, for the listeners below: shared functions (`this` is the response), not
+// a closure per stream (issue 7, "One process, many streams").
+const SINK = Symbol('sluice.nodeSink')
+type SinkOwner = ServerResponse & { [SINK]?: NodeSink }
 
-  return {
-    start(status, headers) {
-      if (res.destroyed || res.writableEnded) {
-        hooks.disconnect()
-        return
-      }
-      if (!res.headersSent) {
-        if (statusText === undefined) res.writeHead(status, toNodeHeaders(headers))
-        else res.writeHead(status, statusText, toNodeHeaders(headers))
-        // Headers go out now, before the first event: the client is `open` as soon as it is accepted.
-        res.flushHeaders()
-      }
-      // Small events must not wait for Nagle's algorithm to coalesce them.
-      res.socket?.setNoDelay(true)
-    },
-    write(chunk) {
-      if (res.destroyed || res.writableEnded) return false
-      const ok = res.write(chunk)
-      if (!ok) needDrain = true
-      return ok
-    },
-    isReady: () => !needDrain && !res.destroyed,
-    end() {
-      return new Promise<void>((resolve) => {
-        const settle = () => {
-          res.off('finish', settle)
-          res.off('close', settle)
-          detach()
-          resolve()
-        }
-        if (res.destroyed || res.writableFinished) {
-          settle()
-          return
-        }
-        res.on('finish', settle)
-        res.on('close', settle)
-        if (!res.writableEnded) res.end()
-      })
-    },
-    destroy() {
-      detach()
-      res.destroy()
-    },
-  }
+function onResponseDrain(this: SinkOwner): void {
+  this[SINK]?.onDrain()
+}
+
+// 'close' before the response finished means the connection went away (client disconnect, or
+// the socket was destroyed under us); after 'finish' it is the normal end.
+function onResponseClose(this: SinkOwner): void {
+  if (!this.writableFinished) this[SINK]?.hooks.disconnect()
 }
 
 function noteLateError(): void {
   // Intentionally nothing more: see the comment where this listener is attached.
+}
+
+/** The Node sink: writes to a `ServerResponse`; its 'drain' and 'close' events call the pump back. */
+class NodeSink implements PumpSink {
+  #needDrain = false
+  readonly #res: SinkOwner
+  readonly #statusText: string | undefined
+  readonly hooks: PumpHooks
+
+  constructor(res: ServerResponse, hooks: PumpHooks, statusText: string | undefined) {
+    this.#res = res
+    this.hooks = hooks
+    this.#statusText = statusText
+    this.#res[SINK] = this
+    res.on('drain', onResponseDrain)
+    res.on('close', onResponseClose)
+    // Stays attached on purpose: a write racing a reset socket emits 'error' on `res`, and an
+    // unhandled 'error' event would crash the process. The loss itself is reported by 'close'.
+    res.on('error', noteLateError)
+  }
+
+  onDrain(): void {
+    this.#needDrain = false
+    this.hooks.drain()
+  }
+
+  start(status: number, headers: Headers): void {
+    const res = this.#res
+    if (res.destroyed || res.writableEnded) {
+      this.hooks.disconnect()
+      return
+    }
+    if (!res.headersSent) {
+      if (this.#statusText === undefined) res.writeHead(status, toNodeHeaders(headers))
+      else res.writeHead(status, this.#statusText, toNodeHeaders(headers))
+      // Headers go out now, before the first event: the client is `open` as soon as it is accepted.
+      res.flushHeaders()
+    }
+    // Small events must not wait for Nagle's algorithm to coalesce them.
+    res.socket?.setNoDelay(true)
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    const res = this.#res
+    if (res.destroyed || res.writableEnded) return false
+    const ok = res.write(chunk)
+    if (!ok) this.#needDrain = true
+    return ok
+  }
+
+  isReady(): boolean {
+    return !this.#needDrain && !this.#res.destroyed
+  }
+
+  end(): Promise<void> {
+    const res = this.#res
+    return new Promise<void>((resolve) => {
+      const settle = () => {
+        res.off('finish', settle)
+        res.off('close', settle)
+        this.#detach()
+        resolve()
+      }
+      if (res.destroyed || res.writableFinished) {
+        settle()
+        return
+      }
+      res.on('finish', settle)
+      res.on('close', settle)
+      if (!res.writableEnded) res.end()
+    })
+  }
+
+  destroy(): void {
+    this.#detach()
+    this.#res.destroy()
+  }
+
+  #detach(): void {
+    const res = this.#res
+    res.off('drain', onResponseDrain)
+    res.off('close', onResponseClose)
+    res[SINK] = undefined
+  }
+}
+
+function toVoid(): void {
+  // The helpers resolve with nothing; the end reason goes to `onClose`.
 }
 
 function nodeHeaderValue(value: string | string[] | undefined): string | undefined {
@@ -140,7 +176,7 @@ export function pumpNode<T>(
       sendTimeout,
       onClose: options.onClose,
     },
-    (hooks) => createNodeSink(res, hooks, extra?.statusText),
+    (hooks) => new NodeSink(res, hooks, extra?.statusText),
   )
 }
 
@@ -180,13 +216,18 @@ export type NodeEventStreamSource = StreamSource<EventMessage, IncomingMessage>
  * })
  * ```
  */
-export async function sendEventStream(
+export function sendEventStream(
   req: IncomingMessage,
   res: ServerResponse,
   source: NodeEventStreamSource,
   options: ServeEventStreamOptions = {},
 ): Promise<void> {
-  await pumpNode(req, res, source, eventStreamEncoder(options), options, EVENT_STREAM_HEADERS)
+  // Not an `async` function: one promise less held by every open stream.
+  try {
+    return pumpNode(req, res, source, eventStreamEncoder(options), options, EVENT_STREAM_HEADERS).then(toVoid)
+  } catch (misuse) {
+    return Promise.reject(misuse)
+  }
 }
 
 /**
@@ -202,13 +243,18 @@ export async function sendEventStream(
  * )
  * ```
  */
-export async function sendNdjson<T = unknown>(
+export function sendNdjson<T = unknown>(
   req: IncomingMessage,
   res: ServerResponse,
   source: StreamSource<T, IncomingMessage>,
   options: ServeNdjsonOptions = {},
 ): Promise<void> {
-  await pumpNode<unknown>(req, res, source, ndjsonEncoder(options), options, NDJSON_HEADERS)
+  // Not an `async` function: one promise less held by every open stream.
+  try {
+    return pumpNode<unknown>(req, res, source, ndjsonEncoder(options), options, NDJSON_HEADERS).then(toVoid)
+  } catch (misuse) {
+    return Promise.reject(misuse)
+  }
 }
 
 /**
@@ -226,11 +272,16 @@ export async function sendNdjson<T = unknown>(
  * )
  * ```
  */
-export async function sendStream(
+export function sendStream(
   req: IncomingMessage,
   res: ServerResponse,
   source: StreamSource<string | Uint8Array, IncomingMessage>,
   options: ServeStreamOptions = {},
 ): Promise<void> {
-  await pumpNode(req, res, source, byteStreamEncoder(options), options, STREAM_HEADERS)
+  // Not an `async` function: one promise less held by every open stream.
+  try {
+    return pumpNode(req, res, source, byteStreamEncoder(options), options, STREAM_HEADERS).then(toVoid)
+  } catch (misuse) {
+    return Promise.reject(misuse)
+  }
 }

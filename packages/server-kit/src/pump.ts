@@ -4,6 +4,7 @@
  * else lives here, once: headers first, keepalive, backpressure, send timeout, shutdown, errors, and
  * ending the source with `return()` so its `finally` runs.
  */
+import { type IdleGroup, type IdleWatched, touchIdle, unwatchIdle, watchIdle } from './keep-alive.js'
 
 /** What a source function receives. */
 export interface StreamContext<R> {
@@ -126,45 +127,195 @@ export function runPump<T, R>(
   input: PumpInput<T, R>,
   createSink: (hooks: PumpHooks) => PumpSink,
 ): Promise<StreamEndReason> {
-  const { encoder, sendTimeout, signal } = input
-  const controller = new AbortController()
-  let ended = false
-  let iterator: AsyncIterator<T> | undefined
-  let wake: (() => void) | undefined
-  let interrupt: (() => void) | undefined
-  let keepAliveTimer: ReturnType<typeof setTimeout> | undefined
-  let drainTimer: ReturnType<typeof setTimeout> | undefined
-  let lastWrite = Date.now()
-  let resolveDone!: (reason: StreamEndReason) => void
-  const done = new Promise<StreamEndReason>((resolve) => {
-    resolveDone = resolve
-  })
+  return new Pump(input, createSink).done
+}
 
-  const hooks: PumpHooks = {
-    drain() {
-      const resume = wake
-      wake = undefined
-      resume?.()
-    },
-    disconnect() {
-      finish('disconnect')
-    },
+/**
+ * One stream's pump. A class rather than a cloud of per-call closures because one process holds
+ * many streams (issue 7): each closure is a function object plus a context per stream, while
+ * methods live once on the prototype. It is its own {@link PumpHooks} (the sink calls it back), its
+ * own shutdown `EventListener` (`handleEvent`) and its own keepalive entry ({@link IdleWatched}).
+ * While a stream waits for its source, all it holds is one pending `next()` promise.
+ */
+class Pump<T, R> implements PumpHooks, IdleWatched {
+  readonly done: Promise<StreamEndReason>
+  readonly #encoder: StreamEncoder<T>
+  readonly #sendTimeout: number | false
+  readonly #signal: AbortSignal | undefined
+  readonly #onClose: ((reason: StreamEndReason) => void) | undefined
+  readonly #sink: PumpSink
+  /** `ctx.signal`; only a source function can see it, so only one gets it. */
+  #controller: AbortController | undefined
+  #resolve!: (reason: StreamEndReason) => void
+  #ended = false
+  #iterator: AsyncIterator<T> | undefined
+  /** The pump is paused until the sink drains (`drain()` resumes it). */
+  #waitingForDrain = false
+  #drainTimer: ReturnType<typeof setTimeout> | undefined
+  // Keepalive links, owned by keep-alive.ts.
+  idleSince = 0
+  idlePrev: IdleWatched | undefined = undefined
+  idleNext: IdleWatched | undefined = undefined
+  idleGroup: IdleGroup | undefined = undefined
+  // One pair of callbacks per stream for every `next()` (not a closure per item).
+  readonly #onNext = (result: IteratorResult<T>) => this.#handleNext(result)
+  readonly #onNextError = (error: unknown) => this.#fail(error)
+
+  constructor(input: PumpInput<T, R>, createSink: (hooks: PumpHooks) => PumpSink) {
+    this.#encoder = input.encoder
+    this.#sendTimeout = input.sendTimeout
+    this.#signal = input.signal
+    this.#onClose = input.onClose
+    this.done = new Promise<StreamEndReason>((resolve) => {
+      this.#resolve = resolve
+    })
+    this.#sink = createSink(this)
+    this.#start(input).then(undefined, (error: unknown) => {
+      // Only a sink failing synchronously (e.g. writeHead on a response in a bad state) gets here.
+      this.#encoder.report(error)
+      this.#finish('error', { abort: true })
+    })
   }
-  const sink = createSink(hooks)
-  const onShutdown = () => finish('shutdown')
 
-  function write(chunk: string | Uint8Array): boolean {
-    lastWrite = Date.now()
-    return sink.write(chunk)
+  /** The sink can take more: resume a pump paused for backpressure. */
+  drain(): void {
+    if (!this.#waitingForDrain) return
+    this.#waitingForDrain = false
+    clearTimeout(this.#drainTimer)
+    this.#drainTimer = undefined
+    this.#pull()
   }
 
-  function closeIterator(): void {
-    const current = iterator
-    iterator = undefined
+  disconnect(): void {
+    this.#finish('disconnect')
+  }
+
+  /** `options.signal` aborted: the server is shutting down. */
+  handleEvent(): void {
+    this.#finish('shutdown')
+  }
+
+  /** Silent for `keepAlive` ms (see keep-alive.ts). Never into a full buffer: data is already waiting to go out. */
+  onIdle(): void {
+    const chunk = this.#encoder.keepAliveChunk
+    if (!this.#ended && chunk !== undefined && this.#sink.isReady()) this.#sink.write(chunk)
+  }
+
+  #write(chunk: string | Uint8Array): void {
+    if (this.idleGroup !== undefined) touchIdle(this)
+    this.#sink.write(chunk)
+  }
+
+  async #start(input: PumpInput<T, R>): Promise<void> {
+    const { source, encoder } = input
+    const signal = this.#signal
+    // An iterable given as is may already hold resources (a channel subscription registers when
+    // created), so it is owned from the start: even a stream that ends before its first pull
+    // returns it.
+    let invalidSource: unknown
+    if (typeof source !== 'function') {
+      try {
+        this.#iterator = toAsyncIterator(source)
+      } catch (error) {
+        invalidSource = error
+      }
+    }
+    this.#sink.start(input.status, input.headers)
+    if (this.#ended) return // the connection was already gone
+    if (signal?.aborted) {
+      this.#finish('shutdown')
+      return
+    }
+    signal?.addEventListener('abort', this, { once: true })
+    if (encoder.preamble !== undefined) this.#sink.write(encoder.preamble)
+    if (encoder.keepAlive !== false && encoder.keepAliveChunk !== undefined) watchIdle(this, encoder.keepAlive)
+    if (invalidSource !== undefined) {
+      this.#fail(invalidSource)
+      return
+    }
+
+    if (typeof source === 'function') {
+      const controller = new AbortController()
+      this.#controller = controller
+      try {
+        const context = { signal: controller.signal, lastEventId: input.lastEventId, request: input.request }
+        const iterable = await source(context)
+        if (this.#ended) {
+          // The stream ended while the source was being set up: release what it returned.
+          this.#iterator = toAsyncIterator(iterable)
+          this.#closeIterator()
+          return
+        }
+        this.#iterator = toAsyncIterator(iterable)
+      } catch (error) {
+        this.#fail(error)
+        return
+      }
+    }
+    this.#pull()
+  }
+
+  /**
+   * Asks the source for its next item, unless the sink is full (then waits for `drain()`, at most
+   * `sendTimeout` ms). A stream that ends meanwhile does not wait for a source stuck in `await`:
+   * teardown happens at once, and the late result is dropped by {@link Pump.#handleNext}.
+   */
+  #pull(): void {
+    if (this.#ended) return
+    if (!this.#sink.isReady()) {
+      this.#waitingForDrain = true
+      if (this.#sendTimeout !== false) this.#drainTimer = setTimeout(Pump.#sendTimedOut, this.#sendTimeout, this)
+      return
+    }
+    const iterator = this.#iterator
+    if (iterator === undefined) return
+    try {
+      // After the stream ended, a late rejection lands here and is moot (often the AbortError
+      // ctx.signal caused): `#fail` ignores it, and it is never an unhandled rejection.
+      iterator.next().then(this.#onNext, this.#onNextError)
+    } catch (error) {
+      this.#fail(error)
+    }
+  }
+
+  static #sendTimedOut<U, Q>(this: void, pump: Pump<U, Q>): void {
+    pump.#drainTimer = undefined
+    pump.#finish('send-timeout')
+  }
+
+  #handleNext(result: IteratorResult<T>): void {
+    if (this.#ended) return
+    let chunk: string | Uint8Array
+    try {
+      if (result.done) {
+        this.#finish('end')
+        return
+      }
+      chunk = this.#encoder.encode(result.value)
+    } catch (error) {
+      this.#fail(error)
+      return
+    }
+    try {
+      this.#write(chunk)
+    } catch (error) {
+      // A sink that throws (rather than reporting through its events) is in a state the pump
+      // cannot write to any more: abort the connection, and say why.
+      this.#encoder.report(error)
+      this.#finish('error', { abort: true })
+      return
+    }
+    this.#pull()
+  }
+
+  #closeIterator(): void {
+    const current = this.#iterator
+    this.#iterator = undefined
     if (current?.return === undefined) return
     // Not awaited: the socket is released first, whatever the source does. An async generator
     // suspended at `yield` runs its `finally` right away; one blocked in `await` runs it when that
     // promise settles, which `ctx.signal` (aborted just before) lets the source make immediate.
+    const encoder = this.#encoder
     try {
       Promise.resolve(current.return()).then(undefined, (error: unknown) => encoder.report(error))
     } catch (error) {
@@ -177,17 +328,19 @@ export function runPump<T, R>(
    * is let go: aborted (the client is gone or stalled, or a byte stream failed), or ended cleanly
    * after an optional last chunk (the source's end, the `onError` event, the shutdown `retry:`).
    */
-  function finish(reason: StreamEndReason, release: Release = defaultRelease(reason)): void {
-    if (ended) return
-    ended = true
-    clearTimeout(keepAliveTimer)
-    clearTimeout(drainTimer)
-    signal?.removeEventListener('abort', onShutdown)
-    controller.abort(new DOMException(`The stream ended (${reason})`, 'AbortError'))
-    hooks.drain() // let a loop waiting for drain see `ended`
-    interrupt?.() // ... or one waiting for the source's next item
-    closeIterator()
+  #finish(reason: StreamEndReason, release: Release = this.#defaultRelease(reason)): void {
+    if (this.#ended) return
+    this.#ended = true
+    unwatchIdle(this)
+    clearTimeout(this.#drainTimer)
+    this.#drainTimer = undefined
+    this.#waitingForDrain = false
+    this.#signal?.removeEventListener('abort', this)
+    this.#controller?.abort(new DOMException(`The stream ended (${reason})`, 'AbortError'))
+    this.#closeIterator()
 
+    const sink = this.#sink
+    const sendTimeout = this.#sendTimeout
     let released: Promise<void>
     if (release.abort) {
       sink.destroy(new Error(ABORT_MESSAGES[reason].replace('%', String(sendTimeout))), reason === 'disconnect')
@@ -199,150 +352,30 @@ export function runPump<T, R>(
     }
     void released.then(() => {
       try {
-        input.onClose?.(reason)
+        this.#onClose?.(reason)
       } catch (error) {
-        encoder.report(error)
+        this.#encoder.report(error)
       }
-      resolveDone(reason)
+      this.#resolve(reason)
     })
   }
 
-  function defaultRelease(reason: StreamEndReason): Release {
+  #defaultRelease(reason: StreamEndReason): Release {
     if (reason === 'disconnect' || reason === 'send-timeout') return { abort: true }
-    return { abort: false, last: reason === 'shutdown' ? encoder.shutdownChunk() : undefined }
+    return { abort: false, last: reason === 'shutdown' ? this.#encoder.shutdownChunk() : undefined }
   }
 
-  function fail(error: unknown): void {
-    if (ended) return // an error while tearing down (e.g. the AbortError ctx.signal caused) is expected
+  #fail(error: unknown): void {
+    if (this.#ended) return // an error while tearing down (e.g. the AbortError ctx.signal caused) is expected
     let outcome: ReturnType<StreamEncoder<T>['fail']>
     try {
-      outcome = encoder.fail(error)
+      outcome = this.#encoder.fail(error)
     } catch (onErrorFailure) {
-      encoder.report(onErrorFailure)
+      this.#encoder.report(onErrorFailure)
       outcome = { mode: 'final', chunk: undefined }
     }
-    finish('error', outcome.mode === 'abort' ? { abort: true } : { abort: false, last: outcome.chunk })
+    this.#finish('error', outcome.mode === 'abort' ? { abort: true } : { abort: false, last: outcome.chunk })
   }
-
-  function armKeepAlive(delay: number): void {
-    keepAliveTimer = setTimeout(onKeepAlive, delay)
-  }
-
-  function onKeepAlive(): void {
-    if (ended || encoder.keepAlive === false || encoder.keepAliveChunk === undefined) return
-    const idle = Date.now() - lastWrite
-    if (idle < encoder.keepAlive) {
-      armKeepAlive(encoder.keepAlive - idle)
-      return
-    }
-    // Never into a full buffer: data is already waiting to go out, so the connection is not idle.
-    if (sink.isReady()) write(encoder.keepAliveChunk)
-    armKeepAlive(encoder.keepAlive)
-  }
-
-  function waitForDrain(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      wake = resolve
-      if (sendTimeout !== false) drainTimer = setTimeout(() => finish('send-timeout'), sendTimeout)
-    }).then(() => clearTimeout(drainTimer))
-  }
-
-  /**
-   * The source's next item, or `undefined` as soon as the stream ends, so a source stuck in `await`
-   * never holds the connection open. A fresh promise per item (not `Promise.race` against one
-   * long-lived "stopped" promise, which would keep a reaction per event alive for the whole stream).
-   */
-  function nextOrInterrupt(current: AsyncIterator<T>): Promise<IteratorResult<T> | undefined> {
-    return new Promise<IteratorResult<T> | undefined>((resolve, reject) => {
-      interrupt = () => resolve(undefined)
-      // After an interrupt, a late settlement lands on an already-settled promise: no unhandled
-      // rejection, and the teardown error (often the AbortError ctx.signal caused) is moot.
-      current.next().then(resolve, reject)
-    }).finally(() => {
-      interrupt = undefined
-    })
-  }
-
-  async function loop(): Promise<void> {
-    const { source } = input
-    // An iterable given as is may already hold resources (a channel subscription registers when
-    // created), so it is owned from the start: even a stream that ends before its first pull
-    // returns it.
-    let invalidSource: unknown
-    if (typeof source !== 'function') {
-      try {
-        iterator = toAsyncIterator(source)
-      } catch (error) {
-        invalidSource = error
-      }
-    }
-    sink.start(input.status, input.headers)
-    if (ended) return // the connection was already gone
-    if (signal?.aborted) {
-      finish('shutdown')
-      return
-    }
-    signal?.addEventListener('abort', onShutdown, { once: true })
-    if (encoder.preamble !== undefined) write(encoder.preamble)
-    if (encoder.keepAlive !== false && encoder.keepAliveChunk !== undefined) armKeepAlive(encoder.keepAlive)
-    if (invalidSource !== undefined) {
-      fail(invalidSource)
-      return
-    }
-
-    if (typeof source === 'function') {
-      try {
-        const context = { signal: controller.signal, lastEventId: input.lastEventId, request: input.request }
-        const iterable = await source(context)
-        if (ended) {
-          // The stream ended while the source was being set up: release what it returned.
-          iterator = toAsyncIterator(iterable)
-          closeIterator()
-          return
-        }
-        iterator = toAsyncIterator(iterable)
-      } catch (error) {
-        fail(error)
-        return
-      }
-    }
-
-    while (!ended) {
-      if (!sink.isReady()) {
-        await waitForDrain()
-        continue
-      }
-      const current = iterator
-      if (current === undefined) return
-      let result: IteratorResult<T> | undefined
-      try {
-        result = await nextOrInterrupt(current)
-      } catch (error) {
-        fail(error)
-        return
-      }
-      if (ended || result === undefined) return
-      if (result.done) {
-        finish('end')
-        return
-      }
-      let chunk: string | Uint8Array
-      try {
-        chunk = encoder.encode(result.value)
-      } catch (error) {
-        fail(error)
-        return
-      }
-      write(chunk)
-    }
-  }
-
-  loop().then(undefined, (error: unknown) => {
-    // Only a sink failing synchronously (e.g. writeHead on a response in a bad state) gets here.
-    encoder.report(error)
-    finish('error', { abort: true })
-  })
-  return done
 }
 
 type Release = { readonly abort: true } | { readonly abort: false; readonly last: string | undefined }
