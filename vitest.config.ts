@@ -35,6 +35,7 @@ export default defineConfig({
           typecheck: { enabled: true, include: ['test/react/**/*.test-d.{ts,tsx}'] },
         },
       },
+      { extends: true, test: { name: 'repo', environment: 'node', include: ['test/repo/**/*.test.ts'] } },
       { extends: true, test: { name: 'conformance', environment: 'node', include: ['test/conformance/**/*.test.ts'] } },
       // Typed streams end to end (one definition, both ends) and resumable POST streams: runtime tests
       // against real servers, and type tests (*.test-d.ts) for the narrowing and the compile errors.
