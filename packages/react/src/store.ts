@@ -64,6 +64,8 @@ export class StreamStore<TMessage, TState, TData> implements EntryMember<TMessag
   #thrown: { readonly error: unknown } | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
   #frame: number | undefined
+  /** The `throttle` the pending timer or frame was scheduled with. */
+  #scheduledWith: Throttle | undefined
   #lastPublish = Number.NEGATIVE_INFINITY
 
   constructor(config: () => StoreConfig<TMessage, TState, TData>) {
@@ -179,9 +181,22 @@ export class StreamStore<TMessage, TState, TData> implements EntryMember<TMessag
     return snapshot?.status ?? 'closed'
   }
 
+  /**
+   * The component rendered with options that may carry another `throttle`. A publish pending under
+   * the old one is scheduled again under the new one, so lowering it (e.g. from a slow background
+   * rate back to `'frame'`) shows the folded messages now, not when the old interval ends.
+   */
+  throttleChanged(): void {
+    if (this.#timer === undefined && this.#frame === undefined) return
+    if (this.#config().throttle === this.#scheduledWith) return
+    this.#cancelScheduled()
+    this.#schedule()
+  }
+
   #schedule(): void {
     if (this.#timer !== undefined || this.#frame !== undefined) return
     const { throttle } = this.#config()
+    this.#scheduledWith = throttle
     if (throttle === 'frame' && typeof requestAnimationFrame === 'function') {
       this.#frame = requestAnimationFrame(() => {
         this.#frame = undefined

@@ -87,11 +87,12 @@ export function useConnection<TMessage, TState, TData, TConnection extends Conne
     options: allOptions,
   }
   const latest = useRef<Latest<TMessage, TState, TData, TConnection>>({ url, clientOptions, config, storeConfig })
+  const [store] = useState(() => new StreamStore<TMessage, TState, TData>(() => latest.current.storeConfig))
   useIsomorphicLayoutEffect(() => {
     latest.current = { url, clientOptions, config, storeConfig }
+    store.throttleChanged()
   })
 
-  const [store] = useState(() => new StreamStore<TMessage, TState, TData>(() => latest.current.storeConfig))
   // The entry the store follows; kept after cleanup so a remount with the same identity (StrictMode)
   // reuses it while its deferred dispose is still pending.
   const entryRef = useRef<ConnectionEntry<TMessage, TConnection> | null>(null)
