@@ -261,7 +261,9 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
       // unhandled when the subscription is returned before it is ever read.
       if (firstRead instanceof Promise) firstRead.catch(() => undefined)
     }
-    return subscription(subscriber, this.#replay(subscriber, lastEventId, firstRead))
+    // Live only (the common case): no replay generator at all, the subscriber is the iterator.
+    if (lastEventId === undefined) return new Subscription(subscriber, undefined)
+    return new Subscription(subscriber, this.#replay(subscriber, lastEventId, firstRead))
   }
 
   /**
@@ -271,59 +273,54 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
    * a read before the fan-out. So the replay stops at the first message already queued, and the
    * queue drops (now and later) every id up to the last one replayed: no gap, no duplicate, whatever
    * the store's timing. A gap signal is sent just before the first message that follows it, so its
-   * `nextId` is the id actually delivered next.
+   * `nextId` is the id actually delivered next. Once live, the generator is done and the
+   * {@link Subscription} reads the subscriber's queue directly.
    */
   async *#replay(
     subscriber: Subscriber<T>,
-    lastEventId: string | undefined,
+    lastEventId: string,
     firstRead: ChannelStoreRead<T> | Promise<ChannelStoreRead<T>> | undefined,
   ): AsyncGenerator<ChannelEvent<T>, void> {
     try {
-      if (lastEventId !== undefined) {
-        let cursor = lastEventId
-        // The highest id this subscriber has, for dropping duplicates; an id the store did not
-        // recognise cannot be compared with anything.
-        let delivered: string | undefined = lastEventId
-        let gap: { lastEventId: string; reason: ChannelGapReason } | undefined
-        let read = firstRead
-        replay: while (!subscriber.ended) {
-          const page = await (read ?? this.#store.readAfter(cursor, this.#pageSize))
-          read = undefined
-          if (subscriber.ended) return
-          if (page.gap !== undefined) {
-            if (delivered === lastEventId) delivered = undefined
-            gap ??= { lastEventId: cursor, reason: page.gap }
-          }
-          for (const message of page.messages) {
-            const firstLive = subscriber.firstLiveId()
-            if (firstLive !== undefined && this.#store.compare(message.id, firstLive) >= 0) break replay
-            if (gap !== undefined) {
-              yield gapMessage(gap.lastEventId, gap.reason, message.id)
-              gap = undefined
-              if (subscriber.ended) return
-            }
-            yield message
-            cursor = delivered = message.id
+      let cursor = lastEventId
+      // The highest id this subscriber has, for dropping duplicates; an id the store did not
+      // recognise cannot be compared with anything.
+      let delivered: string | undefined = lastEventId
+      let gap: { lastEventId: string; reason: ChannelGapReason } | undefined
+      let read = firstRead
+      replay: while (!subscriber.ended) {
+        const page = await (read ?? this.#store.readAfter(cursor, this.#pageSize))
+        read = undefined
+        if (subscriber.ended) return
+        if (page.gap !== undefined) {
+          if (delivered === lastEventId) delivered = undefined
+          gap ??= { lastEventId: cursor, reason: page.gap }
+        }
+        for (const message of page.messages) {
+          const firstLive = subscriber.firstLiveId()
+          if (firstLive !== undefined && this.#store.compare(message.id, firstLive) >= 0) break replay
+          if (gap !== undefined) {
+            yield gapMessage(gap.lastEventId, gap.reason, message.id)
+            gap = undefined
             if (subscriber.ended) return
           }
-          // A short page reached the end of the history as it was when read; anything appended
-          // after that read is fanned out to the live queue.
-          if (page.messages.length < this.#pageSize) break
+          yield message
+          cursor = delivered = message.id
+          if (subscriber.ended) return
         }
-        subscriber.goLive(delivered)
-        if (gap !== undefined) {
-          // Told at once, even when no message follows yet, so a client can refetch its state now.
-          yield gapMessage(gap.lastEventId, gap.reason, subscriber.firstLiveId() ?? null)
-        }
+        // A short page reached the end of the history as it was when read; anything appended
+        // after that read is fanned out to the live queue.
+        if (page.messages.length < this.#pageSize) break
       }
-      for (;;) {
-        const message = subscriber.take()
-        if (message !== undefined) yield message
-        else if (subscriber.ended) return
-        else await subscriber.waitForMessage()
+      subscriber.goLive(delivered)
+      if (gap !== undefined) {
+        // Told at once, even when no message follows yet, so a client can refetch its state now.
+        yield gapMessage(gap.lastEventId, gap.reason, subscriber.firstLiveId() ?? null)
       }
-    } finally {
+    } catch (error) {
+      // A failed read ends the subscription (the error reaches the reader through next()).
       subscriber.end(false)
+      throw error
     }
   }
 
@@ -344,19 +341,27 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
   }
 }
 
-/** One subscriber's state: its bounded live queue, and the one place that ends it. */
+type Delivery<T> = IteratorResult<ChannelEvent<T>, undefined>
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+/**
+ * One subscriber's state: its bounded live queue, and the one place that ends it. Kept small, one
+ * per open stream (issue 7): no closures; it is its own abort listener (`handleEvent`), and a
+ * waiting reader holds one promise.
+ */
 class Subscriber<T> {
   ended = false
   readonly #queue: ChannelMessage<T>[] = []
   /** Highest id queued or delivered: a message at or below it is a duplicate. */
   #floor: string | undefined
   #live: boolean
-  #wake: (() => void) | undefined
+  /** The pending `next()` of a reader waiting for a message, and how to settle it. */
+  #waiting: Promise<Delivery<T>> | undefined
+  #wake: ((subscriber: Subscriber<T>) => void) | undefined
   readonly #store: ChannelStore<T>
   readonly #maxQueue: number
   readonly #registry: Set<Subscriber<T>>
   readonly #signal: AbortSignal | undefined
-  readonly #onAbort = () => this.end(false)
 
   constructor(
     store: ChannelStore<T>,
@@ -375,7 +380,12 @@ class Subscriber<T> {
       return
     }
     registry.add(this)
-    signal?.addEventListener('abort', this.#onAbort, { once: true })
+    signal?.addEventListener('abort', this, { once: true })
+  }
+
+  /** The subscription's `signal` aborted. */
+  handleEvent(): void {
+    this.end(false)
   }
 
   push(message: ChannelMessage<T>): void {
@@ -413,14 +423,30 @@ class Subscriber<T> {
     return this.#floor !== undefined && this.#store.compare(id, this.#floor) <= 0
   }
 
-  take(): ChannelMessage<T> | undefined {
-    return this.#queue.shift()
+  /** The next live message, waiting for one if the queue is empty; done once ended and drained. */
+  next(): Promise<Delivery<T>> {
+    // A second reader while one waits is served after it, in order (as an async generator would).
+    if (this.#waiting !== undefined) return this.#waiting.then(() => this.next())
+    if (this.#queue.length > 0 || this.ended) return Promise.resolve(this.take())
+    // The message is taken one microtask after the wake-up, not by the wake-up itself: a burst
+    // published in one turn then finds it still queued, so `maxQueue` counts it (the bound and
+    // what an overflowing subscriber still receives stay exact). `take` is shared, not a closure.
+    this.#waiting = new Promise<Subscriber<T>>((resolve) => {
+      this.#wake = resolve
+    }).then(takeAfterWake)
+    return this.#waiting
   }
 
-  waitForMessage(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve
-    })
+  /** The waiting reader's turn: another `next()` chained behind it may now read directly. */
+  takeAfterWake(): Delivery<T> {
+    this.#waiting = undefined
+    return this.take()
+  }
+
+  /** The next queued message, or done (only called when one is queued or the subscriber ended). */
+  take(): Delivery<T> {
+    const message = this.#queue.shift()
+    return message !== undefined ? { done: false, value: message } : DONE
   }
 
   /**
@@ -433,42 +459,61 @@ class Subscriber<T> {
     if (this.ended) return
     this.ended = true
     this.#registry.delete(this)
-    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#signal?.removeEventListener('abort', this)
     this.#wakeUp()
   }
 
+  /** Settles a waiting reader with the next message, or with done when the queue ended empty. */
   #wakeUp(): void {
     const wake = this.#wake
+    if (wake === undefined) return
     this.#wake = undefined
-    wake?.()
+    wake(this)
   }
 }
 
+function takeAfterWake<T>(subscriber: Subscriber<T>): Delivery<T> {
+  return subscriber.takeAfterWake()
+}
+
 /**
- * Wraps the replay generator so that `return()` acts at once: an async generator queues `return()`
- * behind a pending `next()`, which would keep a departed client registered until the next publish.
+ * What `subscribe()` returns: the replay generator first (when resuming), then the subscriber's
+ * live queue. `return()` acts at once: an async generator would queue it behind a pending `next()`,
+ * which would keep a departed client registered until the next publish.
  */
-function subscription<T>(
-  subscriber: Subscriber<T>,
-  generator: AsyncGenerator<ChannelEvent<T>, void>,
-): ChannelSubscription<T> {
-  const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
-  let returned = false
-  return {
-    async next() {
-      if (returned) return done
-      const result = await generator.next()
-      return result.done === true ? done : result
-    },
-    async return() {
-      returned = true
-      // Wakes a pending next(), which then finds the subscription ended and completes the generator.
-      subscriber.end(false)
-      return done
-    },
-    [Symbol.asyncIterator]() {
-      return this
-    },
+class Subscription<T> implements ChannelSubscription<T> {
+  readonly #subscriber: Subscriber<T>
+  #replay: AsyncGenerator<ChannelEvent<T>, void> | undefined
+  #returned = false
+
+  constructor(subscriber: Subscriber<T>, replay: AsyncGenerator<ChannelEvent<T>, void> | undefined) {
+    this.#subscriber = subscriber
+    this.#replay = replay
+  }
+
+  next(): Promise<Delivery<T>> {
+    if (this.#returned) return Promise.resolve(DONE)
+    if (this.#replay !== undefined) return this.#nextReplayed(this.#replay)
+    return this.#subscriber.next()
+  }
+
+  async #nextReplayed(replay: AsyncGenerator<ChannelEvent<T>, void>): Promise<Delivery<T>> {
+    const result = await replay.next()
+    if (result.done !== true) return result
+    // The replay handed over to the live queue (or ended the subscriber, which is then done).
+    if (this.#replay === replay) this.#replay = undefined
+    return this.#returned ? DONE : this.#subscriber.next()
+  }
+
+  return(): Promise<Delivery<T>> {
+    this.#returned = true
+    // Wakes a pending next(), which then finds the subscription ended.
+    this.#subscriber.end(false)
+    return Promise.resolve(DONE)
+  }
+
+  [Symbol.asyncIterator](): ChannelSubscription<T> {
+    return this
   }
 }
 
