@@ -13,6 +13,21 @@ export interface Fold<TMessage, TState, TData> {
   view(state: TState): TData
 }
 
+/**
+ * The fold of a hook given `reduce` and `initialState` (the same for every hook): the state is the
+ * user's, published as it is. `initialState` is read when a connection starts, `reduce` per message.
+ */
+export function reducerFold<TMessage, TState>(
+  reduce: (state: TState, message: TMessage) => TState,
+  initialState: TState | undefined,
+): Fold<TMessage, unknown, unknown> {
+  return {
+    initial: () => initialState,
+    step: (state, message) => reduce(state as TState, message),
+    view: (state) => state,
+  }
+}
+
 /** What the store reads from the component on each message (a ref: always the latest render's). */
 export interface StoreConfig<TMessage, TState, TData> {
   readonly fold: Fold<TMessage, TState, TData>

@@ -9,7 +9,7 @@ import {
   type TypedEventStreamOptions,
 } from '@sluice/client'
 import { useMemo } from 'react'
-import type { Fold } from './store.js'
+import { type Fold, reducerFold } from './store.js'
 import type { ReduceOptions, StreamHookOptions, StreamResult } from './types.js'
 import { useConnection } from './use-connection.js'
 
@@ -143,11 +143,7 @@ export function useEventStream<T, TState>(
         step: (_state, message) => message.data,
         view: (state) => state,
       }
-    : {
-        initial: () => options.initialState,
-        step: (state, message) => reduce(state as TState, message),
-        view: (state) => state,
-      }
+    : reducerFold(reduce, options.initialState)
   const [result] = useConnection<EventStreamMessage<T>, unknown, unknown, EventStreamConnection<T>>(url, {
     hookName: 'useEventStream',
     options,

@@ -7,7 +7,7 @@ import {
   type UnknownEvents,
 } from '@sluice/client'
 import { useMemo } from 'react'
-import type { Fold } from './store.js'
+import { type Fold, reducerFold } from './store.js'
 import type { ReduceOptions, StreamHookOptions, StreamResult } from './types.js'
 import { useConnection } from './use-connection.js'
 
@@ -117,11 +117,7 @@ export function useNdjson<T, TState>(
   const fold: Fold<T, unknown, unknown> =
     reduce === undefined
       ? (accumulate<T>(checkMaxItems(options.maxItems ?? DEFAULT_MAX_ITEMS)) as Fold<T, unknown, unknown>)
-      : {
-          initial: () => options.initialState,
-          step: (state, message) => reduce(state as TState, message),
-          view: (state) => state,
-        }
+      : reducerFold(reduce, options.initialState)
   const [result] = useConnection<T, unknown, unknown, NdjsonStreamConnection<T>>(url, {
     hookName: 'useNdjson',
     options,

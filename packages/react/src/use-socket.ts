@@ -9,7 +9,7 @@ import {
   type UnknownEvents,
 } from '@sluice/client'
 import { useCallback, useMemo } from 'react'
-import type { Fold } from './store.js'
+import { type Fold, reducerFold } from './store.js'
 import type { ReduceOptions, StreamHookOptions, StreamResult } from './types.js'
 import { useConnection } from './use-connection.js'
 
@@ -121,11 +121,7 @@ export function useSocket<TReceive, TSend, TState>(
   const fold: Fold<TReceive, unknown, unknown> =
     reduce === undefined
       ? (latestFold<TReceive>() as Fold<TReceive, unknown, unknown>)
-      : {
-          initial: () => options.initialState,
-          step: (state, message) => reduce(state as TState, message),
-          view: (state) => state,
-        }
+      : reducerFold(reduce, options.initialState)
   const [result, getConnection] = useConnection<TReceive, unknown, unknown, SocketConnection<TReceive, TSend>>(url, {
     hookName: 'useSocket',
     options,
