@@ -48,6 +48,12 @@ function Callbacks({ url, label, log }: { url: string; label: string; log: strin
   return <p data-testid="callbacks">{status}</p>
 }
 
+function Limited({ url, max }: { url: string; max: number }) {
+  // A new schema object on every render, written inline as users do.
+  const { data, error } = useEventStream(url, { throttle: 0, schema: z.number().max(max) })
+  return <p data-testid="limited">{`${data ?? '-'} ${error ? error.name : '-'}`}</p>
+}
+
 function Search({ url, errors }: { url: string; errors: string[] }) {
   const { data, status } = useNdjson<{ id: number; seen: true }>(url, {
     method: 'POST',
@@ -163,4 +169,19 @@ test('useSocket: protocols, serialize and schema reach the client', async () => 
   await waitFor(() => expect(text('ticks')).toBe('open 4 ValidationError'))
   expect(sockets.received).toEqual([{ command: 'start' }])
   expect([...sockets.live].map((socket) => socket.protocol)).toEqual(['ticks.v1'])
+})
+
+test('an inline schema (a new object every render) never reconnects, and the latest one validates', async () => {
+  server = await startStreamServer()
+  const view = render(<Limited url={server.url} max={10} />)
+  const stream = await server.nth(1)
+  stream.send('5')
+  await waitFor(() => expect(text('limited')).toBe('5 -'))
+  view.rerender(<Limited url={server.url} max={100} />)
+  stream.send('50') // over the first schema's max, within the latest one's
+  await waitFor(() => expect(text('limited')).toBe('50 -'))
+  view.rerender(<Limited url={server.url} max={1} />)
+  stream.send('7')
+  await waitFor(() => expect(text('limited')).toBe('50 ValidationError'))
+  expect(server.accepted.length).toBe(1)
 })
