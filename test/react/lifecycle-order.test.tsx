@@ -80,8 +80,8 @@ function Swap({ url }: { url: string }) {
   )
 }
 
-function Latest({ url, fetchImpl }: { url: string; fetchImpl: typeof fetch }) {
-  const { data } = useEventStream(url, { fetch: fetchImpl, throttle: 0 })
+function Latest({ url, fetchImpl, pause = false }: { url: string; fetchImpl: typeof fetch; pause?: boolean }) {
+  const { data } = useEventStream(url, { fetch: fetchImpl, throttle: 0, pauseWhenHidden: pause })
   return <p data-testid="latest">{data ?? '-'}</p>
 }
 
@@ -229,4 +229,28 @@ test('close() then reconnect() from onMessage of a shared connection: every memb
   await waitFor(() => expect(text('second')).toBe('m1,restart,m3'))
   // Was '1': the closed connection's snapshot had not taken 'restart''s id, so a server would send it again.
   expect(server.accepted[1]?.headers['last-event-id']).toBe('2')
+})
+
+test('pauseWhenHidden: unmount removes the visibilitychange listener; a later visibility change opens nothing', async () => {
+  server = await startStreamServer({ onStream: (s) => s.send('hi') })
+  const listeners = new Set<unknown>()
+  const add = vi.spyOn(document, 'addEventListener')
+  const remove = vi.spyOn(document, 'removeEventListener')
+  const log: string[] = []
+  const view = render(<Latest url={`${server.url}/paused`} fetchImpl={recordingFetch(log)} pause />)
+  await waitFor(() => expect(text('latest')).toBe('hi'))
+  for (const [type, listener] of add.mock.calls) if (type === 'visibilitychange') listeners.add(listener)
+  expect(listeners.size).toBe(1)
+  view.unmount()
+  await waitFor(() => expect(server?.live.size).toBe(0))
+  const removed = remove.mock.calls.filter(([type, listener]) => type === 'visibilitychange' && listeners.has(listener))
+  expect(removed).toHaveLength(1)
+  // Hidden then visible again: a leaked listener would open a new connection here.
+  for (const state of ['hidden', 'visible'] as const) {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state })
+    document.dispatchEvent(new Event('visibilitychange'))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50)) // only to show that nothing is requested
+  expect(log).toEqual(['fetch /paused', 'abort /paused'])
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' })
 })
