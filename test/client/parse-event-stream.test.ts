@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { runInNewContext } from 'node:vm'
-import { DEFAULT_MAX_MESSAGE_SIZE, LimitExceededError, readEventStream } from '@sluice/client'
+import { DEFAULT_MAX_MESSAGE_SIZE, LimitExceededError, readEventStream, readNdjson } from '@sluice/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytes, chunkedStream, collect, splitBytes } from '../conformance/chunked.js'
 
@@ -56,6 +56,22 @@ describe('readEventStream', () => {
       },
     })
     expect(await collect(readEventStream(stream))).toEqual([{ event: 'message', data: 'x', id: '' }])
+  })
+
+  it('refuses string chunks with a TypeError that says how to fix it (readEventStream and readNdjson)', async () => {
+    const textStream = () =>
+      new ReadableStream<string>({
+        start(controller) {
+          controller.enqueue('data: a\n\n')
+          controller.close()
+        },
+      }) as unknown as ReadableStream<Uint8Array>
+    await expect(collect(readEventStream(textStream()))).rejects.toThrow(
+      /expected Uint8Array chunks, got string.*TextEncoderStream/,
+    )
+    await expect(collect(readNdjson(textStream()))).rejects.toThrow(
+      /expected Uint8Array chunks, got string.*TextEncoderStream/,
+    )
   })
 
   it('refuses a used body or a locked stream with a TypeError that says what to do', async () => {
