@@ -85,6 +85,11 @@ function Latest({ url, fetchImpl, pause = false }: { url: string; fetchImpl: typ
   return <p data-testid="latest">{data ?? '-'}</p>
 }
 
+function KeyedLatest({ url, id, fetchImpl }: { url: string; id: string; fetchImpl: typeof fetch }) {
+  const { status, data } = useEventStream(url, { key: 'strict-shared', fetch: fetchImpl, throttle: 0 })
+  return <p data-testid={id}>{`${status} ${data ?? '-'}`}</p>
+}
+
 function Chat({ url, WebSocketImpl }: { url: string; WebSocketImpl: WebSocketConstructor }) {
   const { status } = useSocket(url, { WebSocket: WebSocketImpl, throttle: 0 })
   return <p data-testid="chat">{`${new URL(url).pathname} ${status}`}</p>
@@ -253,4 +258,23 @@ test('pauseWhenHidden: unmount removes the visibilitychange listener; a later vi
   await new Promise((resolve) => setTimeout(resolve, 50)) // only to show that nothing is requested
   expect(log).toEqual(['fetch /paused', 'abort /paused'])
   Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' })
+})
+
+test('<StrictMode> with a shared key: three components, one request, and unmount closes it', async () => {
+  server = await startStreamServer({ onStream: (s) => s.send('hi') })
+  const log: string[] = []
+  const fetchImpl = recordingFetch(log)
+  const view = render(
+    <StrictMode>
+      <KeyedLatest url={server.url} id="a" fetchImpl={fetchImpl} />
+      <KeyedLatest url={server.url} id="b" fetchImpl={fetchImpl} />
+      <KeyedLatest url={server.url} id="c" fetchImpl={fetchImpl} />
+    </StrictMode>,
+  )
+  for (const id of ['a', 'b', 'c']) await waitFor(() => expect(text(id)).toBe('open hi'))
+  expect(log).toEqual(['fetch /'])
+  expect(server.accepted.length).toBe(1)
+  view.unmount()
+  await waitFor(() => expect(server?.live.size).toBe(0))
+  expect(log).toEqual(['fetch /', 'abort /'])
 })
