@@ -5,6 +5,7 @@
  * ending the source with `return()` so its `finally` runs.
  */
 import { type IdleGroup, type IdleWatched, touchIdle, unwatchIdle, watchIdle } from './keep-alive.js'
+import { STREAM_END, type StreamEndListener, type StreamEndNotifier } from './stream-end.js'
 
 /** What a source function receives. */
 export interface StreamContext<R> {
@@ -144,8 +145,11 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   readonly #signal: AbortSignal | undefined
   readonly #onClose: ((reason: StreamEndReason) => void) | undefined
   readonly #sink: PumpSink
-  /** `ctx.signal`; only a source function can see it, so only one gets it. */
+  /** `ctx.signal`, created when first read (see stream-end.ts). */
   #controller: AbortController | undefined
+  /** A subscription told of the end directly instead of through `ctx.signal` (see stream-end.ts). */
+  #endListener: StreamEndListener | undefined
+  #reason: StreamEndReason | undefined
   #resolve!: (reason: StreamEndReason) => void
   #ended = false
   #iterator: AsyncIterator<T> | undefined
@@ -235,11 +239,8 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
     }
 
     if (typeof source === 'function') {
-      const controller = new AbortController()
-      this.#controller = controller
       try {
-        const context = { signal: controller.signal, lastEventId: input.lastEventId, request: input.request }
-        const iterable = await source(context)
+        const iterable = await source(this.#context(input))
         if (this.#ended) {
           // The stream ended while the source was being set up: release what it returned.
           this.#iterator = toAsyncIterator(iterable)
@@ -276,6 +277,37 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
     } catch (error) {
       this.#fail(error)
     }
+  }
+
+  /**
+   * The source's context. `signal` is a getter (an own, enumerable one, so `{ ...ctx }` keeps it)
+   * that creates the `AbortController` on first read; a context handed on as is to a channel
+   * registers through `STREAM_END` and never needs one.
+   */
+  #context(input: PumpInput<T, R>): StreamContext<R> {
+    const pump = this
+    const context: StreamContext<R> & StreamEndNotifier = {
+      get signal() {
+        return pump.#abortSignal()
+      },
+      lastEventId: input.lastEventId,
+      request: input.request,
+      [STREAM_END]: (listener: StreamEndListener) => {
+        if (this.#ended || this.#endListener !== undefined) return false
+        this.#endListener = listener
+        return true
+      },
+    }
+    return context
+  }
+
+  #abortSignal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      // Read after the end: already aborted, as it would have been.
+      if (this.#reason !== undefined) this.#controller.abort(endedError(this.#reason))
+    }
+    return this.#controller.signal
   }
 
   static #sendTimedOut<U, Q>(this: void, pump: Pump<U, Q>): void {
@@ -331,12 +363,20 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   #finish(reason: StreamEndReason, release: Release = this.#defaultRelease(reason)): void {
     if (this.#ended) return
     this.#ended = true
+    this.#reason = reason
     unwatchIdle(this)
     clearTimeout(this.#drainTimer)
     this.#drainTimer = undefined
     this.#waitingForDrain = false
     this.#signal?.removeEventListener('abort', this)
-    this.#controller?.abort(new DOMException(`The stream ended (${reason})`, 'AbortError'))
+    this.#controller?.abort(endedError(reason))
+    const endListener = this.#endListener
+    this.#endListener = undefined
+    try {
+      endListener?.handleEvent()
+    } catch (error) {
+      this.#encoder.report(error)
+    }
     this.#closeIterator()
 
     const sink = this.#sink
@@ -376,6 +416,10 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
     }
     this.#finish('error', outcome.mode === 'abort' ? { abort: true } : { abort: false, last: outcome.chunk })
   }
+}
+
+function endedError(reason: StreamEndReason): DOMException {
+  return new DOMException(`The stream ended (${reason})`, 'AbortError')
 }
 
 type Release = { readonly abort: true } | { readonly abort: false; readonly last: string | undefined }

@@ -1,4 +1,5 @@
 import { SluiceError } from '@sluice/client'
+import { STREAM_END, type StreamEndNotifier } from '../stream-end.js'
 import type {
   ChannelGapReason,
   ChannelMessage,
@@ -235,15 +236,13 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
   }
 
   subscribe(options: SubscribeOptions = {}): ChannelSubscription<T> {
-    const { lastEventId, signal } = options
+    const { lastEventId } = options
     // Without lastEventId there is no replay: the subscriber is live from the start.
-    const subscriber = new Subscriber<T>(
-      this.#store,
-      this.#maxQueue,
-      this.#subscribers,
-      signal,
-      lastEventId === undefined,
-    )
+    const subscriber = new Subscriber<T>(this.#store, this.#maxQueue, this.#subscribers, lastEventId === undefined)
+    // Given a stream's context itself, the pump tells the subscriber when the stream ends, so the
+    // context never has to create its AbortSignal (see stream-end.ts); otherwise, the signal.
+    const notifier = (options as SubscribeOptions & Partial<StreamEndNotifier>)[STREAM_END]
+    if (notifier?.call(options, subscriber) !== true) subscriber.follow(options.signal)
     if (this.#closed) subscriber.end(false)
     // The first replay read starts now, with the registration. On a synchronous store (the
     // default) both happen in the same instant, so the read sees exactly what the live queue will
@@ -361,29 +360,28 @@ class Subscriber<T> {
   readonly #store: ChannelStore<T>
   readonly #maxQueue: number
   readonly #registry: Set<Subscriber<T>>
-  readonly #signal: AbortSignal | undefined
+  #signal: AbortSignal | undefined
 
-  constructor(
-    store: ChannelStore<T>,
-    maxQueue: number,
-    registry: Set<Subscriber<T>>,
-    signal: AbortSignal | undefined,
-    live: boolean,
-  ) {
+  constructor(store: ChannelStore<T>, maxQueue: number, registry: Set<Subscriber<T>>, live: boolean) {
     this.#store = store
     this.#maxQueue = maxQueue
     this.#live = live
     this.#registry = registry
-    this.#signal = signal
-    if (signal?.aborted) {
-      this.ended = true
-      return
-    }
     registry.add(this)
-    signal?.addEventListener('abort', this, { once: true })
   }
 
-  /** The subscription's `signal` aborted. */
+  /** Ends with `signal` (at once when it already aborted). */
+  follow(signal: AbortSignal | undefined): void {
+    if (signal === undefined || this.ended) return
+    if (signal.aborted) {
+      this.end(false)
+      return
+    }
+    this.#signal = signal
+    signal.addEventListener('abort', this, { once: true })
+  }
+
+  /** The subscription's `signal` aborted, or the stream it feeds ended (see stream-end.ts). */
   handleEvent(): void {
     this.end(false)
   }
