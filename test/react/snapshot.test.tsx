@@ -69,3 +69,57 @@ test('messages folded between publishes change nothing React can see; the next p
   expect(timers.pending(100_000)).toEqual([])
   view.unmount()
 })
+
+let rateRenders = 0
+function Tally({ url }: { url: string }) {
+  rateRenders++
+  const { data, status } = useEventStream(url, {
+    throttle: 'frame',
+    parse: Number,
+    done: (message) => message.event === 'end',
+    reduce: (t: { count: number; sum: number }, message) => ({ count: t.count + 1, sum: t.sum + message.data }),
+    initialState: { count: 0, sum: 0 },
+  })
+  return <p data-testid="tally">{`${status} ${data.count} ${data.sum}`}</p>
+}
+
+test("10 000 messages per second for a second: 'frame' renders at most ~60 times per second, every message folded", async () => {
+  const TOTAL = 10_000
+  const PER_MS = 10 // 10 000 per second, paced on the clock (not on timer ticks, which drift)
+  let startedAt = 0
+  let endedAt = 0
+  server = await startStreamServer({
+    onStream: (s) => {
+      let sent = 0
+      startedAt = Date.now()
+      const timer = setInterval(() => {
+        const due = Math.min(TOTAL, (Date.now() - startedAt) * PER_MS)
+        let chunk = ''
+        while (sent < due) chunk += `data: ${++sent}\n\n`
+        if (chunk) s.res.write(chunk)
+        if (sent >= TOTAL) {
+          clearInterval(timer)
+          endedAt = Date.now()
+          s.send('', { event: 'end' })
+        }
+      }, 4)
+      void s.closed.then(() => clearInterval(timer))
+    },
+  })
+  rateRenders = 0
+  render(<Tally url={server.url} />)
+  await waitFor(
+    () => expect(screen.getByTestId('tally').textContent).toBe(`closed ${TOTAL} ${(TOTAL * (TOTAL + 1)) / 2}`),
+    {
+      timeout: 10_000,
+    },
+  )
+  const seconds = (endedAt - startedAt) / 1000
+  const rate = Math.round(TOTAL / seconds)
+  console.info(
+    `frame at ${rate} msg/s: ${TOTAL} messages in ${seconds} s -> ${rateRenders} renders (${Math.round(rateRenders / seconds)}/s)`,
+  )
+  // One render per 16 ms frame at most, plus the lifecycle renders (connecting, open, closed) and
+  // slack. The rate reached is logged, not asserted: speed belongs to the benchmarks.
+  expect(rateRenders).toBeLessThanOrEqual(Math.ceil((seconds * 1000) / 16) + 10)
+})
