@@ -272,6 +272,9 @@ export interface HttpAttempt {
  * listener on the core's signal and the idle timer.
  */
 export async function runHttpAttempt(attempt: HttpAttempt): Promise<AttemptEnd> {
+  // Dropped before the request went out (e.g. close() right after creation, while the headers were
+  // being built): the user's fetch is not called at all. The outcome of a dropped attempt is ignored.
+  if (attempt.signal.aborted) return { type: 'retry' }
   const local = new AbortController()
   let idleError: TimeoutError | undefined
   const onAbort = () => local.abort(attempt.signal.reason)
