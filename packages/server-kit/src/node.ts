@@ -24,7 +24,6 @@ import {
   runPump,
   type ServeOptions,
   type StreamEncoder,
-  type StreamEndReason,
   type StreamSource,
 } from './pump.js'
 
@@ -142,10 +141,6 @@ class NodeSink implements PumpSink {
   }
 }
 
-function toVoid(): void {
-  // The helpers resolve with nothing; the end reason goes to `onClose`.
-}
-
 function nodeHeaderValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
@@ -159,7 +154,7 @@ export function pumpNode<T>(
   options: ServeOptions,
   defaults: Record<string, string>,
   extra?: { statusText?: string | undefined; exactHeaders?: Headers },
-): Promise<StreamEndReason> {
+): Promise<void> {
   const { status, sendTimeout } = checkServeOptions(options)
   const headers = extra?.exactHeaders ?? mergeHeaders(defaults, options.headers)
   return runPump(
@@ -222,9 +217,9 @@ export function sendEventStream(
   source: NodeEventStreamSource,
   options: ServeEventStreamOptions = {},
 ): Promise<void> {
-  // Not an `async` function: one promise less held by every open stream.
+  // Not an `async` function: the pump's own promise is returned, none more held by an open stream.
   try {
-    return pumpNode(req, res, source, eventStreamEncoder(options), options, EVENT_STREAM_HEADERS).then(toVoid)
+    return pumpNode(req, res, source, eventStreamEncoder(options), options, EVENT_STREAM_HEADERS)
   } catch (misuse) {
     return Promise.reject(misuse)
   }
@@ -249,9 +244,9 @@ export function sendNdjson<T = unknown>(
   source: StreamSource<T, IncomingMessage>,
   options: ServeNdjsonOptions = {},
 ): Promise<void> {
-  // Not an `async` function: one promise less held by every open stream.
+  // Not an `async` function: the pump's own promise is returned, none more held by an open stream.
   try {
-    return pumpNode<unknown>(req, res, source, ndjsonEncoder(options), options, NDJSON_HEADERS).then(toVoid)
+    return pumpNode<unknown>(req, res, source, ndjsonEncoder(options), options, NDJSON_HEADERS)
   } catch (misuse) {
     return Promise.reject(misuse)
   }
@@ -278,9 +273,9 @@ export function sendStream(
   source: StreamSource<string | Uint8Array, IncomingMessage>,
   options: ServeStreamOptions = {},
 ): Promise<void> {
-  // Not an `async` function: one promise less held by every open stream.
+  // Not an `async` function: the pump's own promise is returned, none more held by an open stream.
   try {
-    return pumpNode(req, res, source, byteStreamEncoder(options), options, STREAM_HEADERS).then(toVoid)
+    return pumpNode(req, res, source, byteStreamEncoder(options), options, STREAM_HEADERS)
   } catch (misuse) {
     return Promise.reject(misuse)
   }

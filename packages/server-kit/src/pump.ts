@@ -121,13 +121,11 @@ export interface PumpInput<T, R> {
 export const DEFAULT_SEND_TIMEOUT = 30_000
 
 /**
- * Pulls `input.source` into the sink made by `createSink` until the stream ends, and resolves with
- * why. Never rejects: every error is either turned into the stream's end or reported.
+ * Pulls `input.source` into the sink made by `createSink` until the stream ends, and resolves then
+ * (with nothing: the Node helpers return this very promise; why it ended goes to `onClose`). Never
+ * rejects: every error is either turned into the stream's end or reported.
  */
-export function runPump<T, R>(
-  input: PumpInput<T, R>,
-  createSink: (hooks: PumpHooks) => PumpSink,
-): Promise<StreamEndReason> {
+export function runPump<T, R>(input: PumpInput<T, R>, createSink: (hooks: PumpHooks) => PumpSink): Promise<void> {
   return new Pump(input, createSink).done
 }
 
@@ -139,7 +137,7 @@ export function runPump<T, R>(
  * While a stream waits for its source, all it holds is one pending `next()` promise.
  */
 class Pump<T, R> implements PumpHooks, IdleWatched {
-  readonly done: Promise<StreamEndReason>
+  readonly done: Promise<void>
   readonly #encoder: StreamEncoder<T>
   readonly #sendTimeout: number | false
   readonly #signal: AbortSignal | undefined
@@ -150,7 +148,7 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   /** A subscription told of the end directly instead of through `ctx.signal` (see stream-end.ts). */
   #endListener: StreamEndListener | undefined
   #reason: StreamEndReason | undefined
-  #resolve!: (reason: StreamEndReason) => void
+  #resolve!: () => void
   #ended = false
   #iterator: AsyncIterator<T> | undefined
   /** The pump is paused until the sink drains (`drain()` resumes it). */
@@ -170,7 +168,7 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
     this.#sendTimeout = input.sendTimeout
     this.#signal = input.signal
     this.#onClose = input.onClose
-    this.done = new Promise<StreamEndReason>((resolve) => {
+    this.done = new Promise<void>((resolve) => {
       this.#resolve = resolve
     })
     this.#sink = createSink(this)
@@ -396,7 +394,7 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
       } catch (error) {
         this.#encoder.report(error)
       }
-      this.#resolve(reason)
+      this.#resolve()
     })
   }
 
