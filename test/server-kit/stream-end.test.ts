@@ -77,6 +77,29 @@ describe('the end of a stream reaches its channel subscriptions', () => {
     expect(late?.signal.reason).toMatchObject({ name: 'AbortError' })
   })
 
+  it('follows another signal passed in a copy of the context, not the stream', async () => {
+    const channel = createChannel()
+    const other = new AbortController()
+    let subscriptionDone = false
+    server = await createTestServer((req: IncomingMessage, res: ServerResponse) => {
+      void sendEventStream(req, res, async function* (ctx): AsyncGenerator<EventMessage> {
+        for await (const message of channel.subscribe({ ...ctx, signal: other.signal })) yield toEvent(message)
+        subscriptionDone = true
+        yield { data: 'after' }
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))
+      })
+    })
+    const response = await rawGet(`${server.url}/`)
+    await waitFor('the subscription', () => channel.subscriberCount === 1)
+    other.abort()
+    // The copy's own signal ended the subscription while the stream goes on.
+    await response.waitForText('data: after')
+    expect(subscriptionDone).toBe(true)
+    expect(channel.subscriberCount).toBe(0)
+    response.abort()
+    await response.ended
+  })
+
   it('gives a context read only after the stream ended an already-aborted signal', async () => {
     let context: { readonly signal: AbortSignal } | undefined
     const channel = createChannel()

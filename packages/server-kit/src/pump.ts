@@ -290,8 +290,8 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
       },
       lastEventId: input.lastEventId,
       request: input.request,
-      [STREAM_END]: (listener: StreamEndListener) => {
-        if (this.#ended || this.#endListener !== undefined) return false
+      [STREAM_END]: (listener: StreamEndListener, options: object) => {
+        if (options !== context || this.#ended || this.#endListener !== undefined) return false
         this.#endListener = listener
         return true
       },

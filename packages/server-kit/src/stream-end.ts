@@ -20,8 +20,9 @@ export interface StreamEndListener {
 /** A context that can notify one listener of the stream's end. Internal. */
 export interface StreamEndNotifier {
   /**
-   * Registers `listener`; `false` when it cannot (the stream already ended, or another listener
-   * holds the one slot): then read `signal` instead.
+   * Registers `listener`; `false` when it cannot: `options` (the object this method was found on)
+   * is not the context itself (a copy such as `{ ...ctx, signal }` may carry another signal), the
+   * stream already ended, or another listener holds the one slot. Then read `signal` instead.
    */
-  [STREAM_END](listener: StreamEndListener): boolean
+  [STREAM_END](listener: StreamEndListener, options: object): boolean
 }

@@ -242,8 +242,8 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
     // Given a stream's context itself, the pump tells the subscriber when the stream ends, so the
     // context never has to create its AbortSignal (see stream-end.ts); otherwise, the signal.
     const notifier = (options as SubscribeOptions & Partial<StreamEndNotifier>)[STREAM_END]
-    if (notifier?.call(options, subscriber) !== true) subscriber.follow(options.signal)
     if (this.#closed) subscriber.end(false)
+    else if (notifier?.call(options, subscriber, options) !== true) subscriber.follow(options.signal)
     // The first replay read starts now, with the registration. On a synchronous store (the
     // default) both happen in the same instant, so the read sees exactly what the live queue will
     // not: a gap it reports is a real one. (On an asynchronous store appends may land between the
