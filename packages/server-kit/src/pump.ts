@@ -13,6 +13,8 @@ export interface StreamContext<R> {
    * Aborted as soon as the stream ends for any reason (client gone, shutdown, send timeout, error).
    * A generator blocked in `await` only runs its `finally` once that promise settles, so pass this
    * signal to whatever it waits on (`fetch`, `events.once`, a channel subscription) to stop at once.
+   * It is created when first read (read after the end, it is already aborted), so a source that
+   * never reads it, or passes the context itself to `channel.subscribe(ctx)`, costs no `AbortSignal`.
    */
   readonly signal: AbortSignal
   /**
