@@ -31,61 +31,111 @@ import {
 // previous chunk, so a client that stops reading stops the source within one event.
 const QUEUED_CHUNKS = 1
 
-function createFetchSink(request: Request, hooks: PumpHooks): { sink: PumpSink; body: ReadableStream<Uint8Array> } {
-  const encoder = new TextEncoder()
-  let controller!: ReadableStreamDefaultController<Uint8Array>
-  let open = true
-  const onAbort = () => hooks.disconnect()
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        controller = c
-      },
-      pull() {
-        hooks.drain()
-      },
-      cancel() {
-        // The runtime cancels the body when the client goes away (or a consumer stops reading).
-        open = false
-        hooks.disconnect()
-      },
-    },
-    new CountQueuingStrategy({ highWaterMark: QUEUED_CHUNKS }),
-  )
-  const close = () => {
-    open = false
-    request.signal.removeEventListener('abort', onAbort)
+// Stateless, so one for every stream (created on first use: nothing runs at import).
+let utf8: TextEncoder | undefined
+
+/**
+ * The Fetch sink, a class (not a set of closures per stream: issue 7). It is also the body's
+ * underlying source (`pull`, `cancel`) and the `request.signal` listener (`handleEvent`).
+ */
+class FetchSink implements PumpSink {
+  readonly body: ReadableStream<Uint8Array>
+  readonly #request: Request
+  readonly #hooks: PumpHooks
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  #open = true
+
+  constructor(request: Request, hooks: PumpHooks) {
+    this.#request = request
+    this.#hooks = hooks
+    this.body = new ReadableStream<Uint8Array>(
+      new BodySource(this),
+      new CountQueuingStrategy({ highWaterMark: QUEUED_CHUNKS }),
+    )
   }
-  const sink: PumpSink = {
-    start() {
-      // Status and headers are the Response's; the runtime sends them as soon as it is returned.
-      if (request.signal.aborted) {
-        hooks.disconnect()
-        return
-      }
-      request.signal.addEventListener('abort', onAbort, { once: true })
-    },
-    write(chunk) {
-      if (!open) return false
-      controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
-      return (controller.desiredSize ?? 0) > 0
-    },
-    isReady: () => open && (controller.desiredSize ?? 0) > 0,
-    end() {
-      if (open) controller.close()
-      close()
-      return Promise.resolve()
-    },
-    destroy(reason, clientGone) {
-      // A body nobody reads any more is closed quietly: erroring it would only make the runtime
-      // log a failure for a client that simply left. Otherwise the error tells the runtime to
-      // abort the connection, so the client sees a truncated response, not a complete one.
-      if (open && clientGone) controller.close()
-      else if (open) controller.error(reason)
-      close()
-    },
+
+  /** The body's controller, given once by the stream's `start`. */
+  attach(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller
   }
-  return { sink, body }
+
+  /** The runtime wants more (it pulls when the socket can take more): backpressure is released. */
+  pulled(): void {
+    this.#hooks.drain()
+  }
+
+  /** The runtime cancelled the body: the client went away (or a consumer stopped reading). */
+  cancelled(): void {
+    this.#open = false
+    this.#hooks.disconnect()
+  }
+
+  /** `request.signal` aborted: the client went away. */
+  handleEvent(): void {
+    this.#hooks.disconnect()
+  }
+
+  start(): void {
+    // Status and headers are the Response's; the runtime sends them as soon as it is returned.
+    if (this.#request.signal.aborted) {
+      this.#hooks.disconnect()
+      return
+    }
+    this.#request.signal.addEventListener('abort', this, { once: true })
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    const controller = this.#controller
+    if (!this.#open || controller === undefined) return false
+    utf8 ??= new TextEncoder()
+    controller.enqueue(typeof chunk === 'string' ? utf8.encode(chunk) : chunk)
+    return (controller.desiredSize ?? 0) > 0
+  }
+
+  isReady(): boolean {
+    return this.#open && (this.#controller?.desiredSize ?? 0) > 0
+  }
+
+  end(): Promise<void> {
+    if (this.#open) this.#controller?.close()
+    this.#close()
+    return Promise.resolve()
+  }
+
+  destroy(reason: Error, clientGone: boolean): void {
+    // A body nobody reads any more is closed quietly: erroring it would only make the runtime
+    // log a failure for a client that simply left. Otherwise the error tells the runtime to
+    // abort the connection, so the client sees a truncated response, not a complete one.
+    if (this.#open && clientGone) this.#controller?.close()
+    else if (this.#open) this.#controller?.error(reason)
+    this.#close()
+  }
+
+  #close(): void {
+    this.#open = false
+    this.#request.signal.removeEventListener('abort', this)
+  }
+}
+
+/** The body's underlying source: forwards to its sink (methods on the prototype, no closures). */
+class BodySource implements UnderlyingDefaultSource<Uint8Array> {
+  readonly #sink: FetchSink
+
+  constructor(sink: FetchSink) {
+    this.#sink = sink
+  }
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#sink.attach(controller)
+  }
+
+  pull(): void {
+    this.#sink.pulled()
+  }
+
+  cancel(): void {
+    this.#sink.cancelled()
+  }
 }
 
 function pumpResponse<T>(
@@ -111,9 +161,9 @@ function pumpResponse<T>(
       onClose: options.onClose,
     },
     (hooks) => {
-      const made = createFetchSink(request, hooks)
-      body = made.body
-      return made.sink
+      const sink = new FetchSink(request, hooks)
+      body = sink.body
+      return sink
     },
   )
   // runPump creates the sink synchronously, so `body` is set here.
