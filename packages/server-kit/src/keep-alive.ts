@@ -17,7 +17,7 @@ export interface IdleWatched {
   idlePrev: IdleWatched | undefined
   idleNext: IdleWatched | undefined
   idleGroup: IdleGroup | undefined
-  /** Called once the stream has been silent for its interval; its silence restarts first. */
+  /** Called once the stream has been silent for its interval; its silence restarts first. Must not throw (it runs inside the one shared timer). */
   onIdle(): void
 }
 

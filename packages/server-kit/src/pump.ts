@@ -202,7 +202,15 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   /** Silent for `keepAlive` ms (see keep-alive.ts). Never into a full buffer: data is already waiting to go out. */
   onIdle(): void {
     const chunk = this.#encoder.keepAliveChunk
-    if (!this.#ended && chunk !== undefined && this.#sink.isReady()) this.#sink.write(chunk)
+    if (this.#ended || chunk === undefined || !this.#sink.isReady()) return
+    try {
+      this.#sink.write(chunk)
+    } catch (error) {
+      // Called from the shared timer: a throw there would skip every other stream's keepalive (and
+      // crash the process). A sink that throws cannot be written to: abort this stream, say why.
+      this.#encoder.report(error)
+      this.#finish('error', { abort: true })
+    }
   }
 
   #write(chunk: string | Uint8Array): void {
