@@ -17,7 +17,10 @@ export interface IdleWatched {
   idlePrev: IdleWatched | undefined
   idleNext: IdleWatched | undefined
   idleGroup: IdleGroup | undefined
-  /** Called once the stream has been silent for its interval; its silence restarts first. Must not throw (it runs inside the one shared timer). */
+  /**
+   * Called once the stream has been silent for its interval; its silence restarts first. Must not
+   * throw: it runs inside the one timer every stream of the interval shares.
+   */
   onIdle(): void
 }
 
