@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { runInNewContext } from 'node:vm'
 import type { StreamEndReason } from '@sluice/server-kit'
 import { sendStream, streamResponse } from '@sluice/server-kit'
 import { createTestServer, type TestServer } from '@sluice/server-kit/testing'
@@ -86,6 +87,13 @@ describe('streamResponse (plain bytes and text on Fetch runtimes)', () => {
     })
     expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8')
     expect(await bodyText(response.body)).toBe('line 1\nline 2\n')
+  })
+
+  it('takes Uint8Array chunks of another realm (jsdom globals next to Node streams, a vm context)', async () => {
+    const foreign = runInNewContext('[new Uint8Array([104, 105]), new Uint8Array([33, 10])]') as Uint8Array[]
+    expect(foreign[0]).not.toBeInstanceOf(Uint8Array)
+    const response = streamResponse(new Request('http://h/bytes'), foreign)
+    expect(await bodyText(response.body)).toBe('hi!\n')
   })
 
   it('errors the body when the source fails', async () => {

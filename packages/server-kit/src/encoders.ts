@@ -238,6 +238,12 @@ export function byteStreamEncoder(options: ServeStreamOptions): StreamEncoder<st
   return {
     encode(chunk) {
       if (typeof chunk === 'string' || chunk instanceof Uint8Array) return chunk
+      // A Uint8Array of another realm (jsdom's globals next to Node's streams, a vm context) fails
+      // `instanceof` but is the same bytes.
+      if (ArrayBuffer.isView(chunk) && Object.prototype.toString.call(chunk) === '[object Uint8Array]') {
+        const bytes = chunk as ArrayBufferView
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      }
       throw new TypeError(
         `A stream chunk must be a string or a Uint8Array, got ${chunk === null ? 'null' : typeof chunk}`,
       )
