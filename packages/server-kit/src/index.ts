@@ -1,65 +1,11 @@
-export type {
-  Channel,
-  ChannelEvent,
-  ChannelGapData,
-  ChannelGapMessage,
-  ChannelGapReason,
-  ChannelMessage,
-  ChannelMessageInit,
-  ChannelOptions,
-  ChannelStore,
-  ChannelStoreRead,
-  ChannelSubscription,
-  MemoryStoreOptions,
-  PublishOptions,
-  RelayOptions,
-  RelayTarget,
-  SubscribeOptions,
-  SyncChannelStore,
-} from './channel/index.js'
-export {
-  createChannel,
-  createMemoryStore,
-  DEFAULT_CHANNEL_MAX_QUEUE,
-  DEFAULT_MEMORY_STORE_SIZE,
-  GAP_EVENT,
-  relayChannel,
-} from './channel/index.js'
-export type {
-  ServeEventStreamOptions,
-  ServeNdjsonOptions,
-  ServeStreamOptions,
-} from './encoders.js'
-export {
-  DEFAULT_KEEP_ALIVE,
-  DEFAULT_SHUTDOWN_JITTER,
-  DEFAULT_SHUTDOWN_RETRY,
-  EVENT_STREAM_HEADERS,
-  KEEP_ALIVE_COMMENT,
-  NDJSON_HEADERS,
-  OPENING_COMMENT,
-  STREAM_HEADERS,
-} from './encoders.js'
-export type { FetchEventStreamSource } from './fetch.js'
-export { eventStreamResponse, ndjsonResponse, streamResponse } from './fetch.js'
-export type { EventMessage } from './format.js'
-export { formatEvent, formatNdjsonLine } from './format.js'
+// The main entry: everything of the Fetch entry (`@sluice/server-kit/fetch`, which reaches no Node
+// module), plus the Node adapters and the WebSocket server. Each name is listed once, in the entry
+// that owns it.
+export * from './fetch-entry.js'
 export type { NodeEventStreamSource } from './node.js'
 export { sendEventStream, sendNdjson, sendStream } from './node.js'
 export type { FetchHandler, NodeHandlerOptions } from './node-handler.js'
 export { toNodeHandler } from './node-handler.js'
-export type { ServeOptions, StreamContext, StreamEndReason, StreamIterable, StreamSource } from './pump.js'
-export { DEFAULT_SEND_TIMEOUT } from './pump.js'
-export type {
-  ResumableContext,
-  ResumableEvent,
-  ResumableStatus,
-  ResumableStreams,
-  ResumableStreamsOptions,
-  ResumableWork,
-  TypedResumableEvent,
-} from './resumable.js'
-export { createResumableStreams } from './resumable.js'
 export type {
   AuthenticateResult,
   SocketClient,
@@ -74,5 +20,3 @@ export {
   DEFAULT_SOCKET_MAX_PAYLOAD,
   SocketCloseCode,
 } from './socket-server.js'
-export type { TypedChannel, TypedOptions } from './typed.js'
-export { typedChannel, typedEnvelope, typedEvent } from './typed.js'
