@@ -16,7 +16,7 @@
 //   BENCH_FILTER   regular expression on contestant ids (quick runs only)
 //   BENCH_TIMEOUT  per-measurement time limit in ms, overriding each variant's default
 
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
@@ -171,6 +171,7 @@ async function runWorkload(name) {
     vr.unit = variant.unit
     vr.note = typeof variant.note === 'function' ? variant.note(params, expected) : variant.note
     vr.ratio = variant.ratio
+    vr.rounds = variantRounds
     section.variants.push(vr)
   }
   return section
@@ -199,6 +200,21 @@ const machine = {
   load: os.loadavg().map((l) => l.toFixed(2)),
 }
 
+/** The commit under test (plus a mark when the working tree differs), for the record. */
+function commitUnderTest() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', '../packages'], {
+      cwd: here,
+      encoding: 'utf8',
+    }).trim()
+    return dirty ? `${head} (+ uncommitted changes in packages/)` : head
+  } catch (error) {
+    return `unknown (${error.message.split('\n')[0]})`
+  }
+}
+const commit = commitUnderTest()
+
 const selected = only.length > 0 ? WORKLOADS.filter((w) => only.includes(w)) : WORKLOADS
 for (const name of selected) {
   let section
@@ -217,6 +233,7 @@ for (const name of selected) {
     process.stderr.write(`[${name}] failed: ${section.failed}\n`)
   }
   section.machine = { ...machine, load: os.loadavg().map((l) => l.toFixed(2)) }
+  section.commit = commit
   writeFileSync(join(tmp, `${name}.json`), JSON.stringify(section, null, 2))
 }
 

@@ -114,11 +114,15 @@ function verifiedCell(c) {
   return `${parts.join(', ')}${why ? ` (${String(why).replaceAll('|', '/').slice(0, 120)})` : ''}`
 }
 
-function renderVariant(v) {
+function renderVariant(v, sectionRounds) {
   v.stats = Object.fromEntries(Object.entries(v.contestants).map(([id, rs]) => [id, stats(rs)]))
   const lines = []
   lines.push(`#### ${v.label}`, '')
+  const ran = Math.max(0, ...Object.values(v.stats).map((c) => c.ran))
+  const rounds = v.rounds ?? ran
   if (v.note) lines.push(v.note, '')
+  if (rounds < sectionRounds)
+    lines.push(`This variant ran ${rounds} round(s) (it measures memory or renders, not speed).`, '')
   const cols = v.columns ?? []
   const showRatio = v.ratio !== false
   const head = ['Contestant', v.unit ? `Median ${v.unit}` : undefined]
@@ -189,8 +193,10 @@ export function renderResults(sections, machine) {
   for (const s of sections) {
     out.push(`## ${s.title ?? s.name}`, '')
     const quick = s.scale !== 1 ? ` — **QUICK RUN at scale ${s.scale}: not a result**` : ''
+    const rounds = s.standalone ? 'measured once (deterministic)' : `${s.rounds} round(s)`
+    const commit = s.commit ? `, code at commit ${s.commit}` : ''
     out.push(
-      `Run ${s.date}, ${s.rounds} round(s), load average ${s.machine?.load?.join(' / ') ?? '?'} at the end${quick}.`,
+      `Run ${s.date}${commit}, ${rounds}, load average ${s.machine?.load?.join(' / ') ?? '?'} at the end${quick}.`,
       '',
     )
     if (s.description) out.push(s.description, '')
@@ -202,7 +208,7 @@ export function renderResults(sections, machine) {
       out.push(s.standalone, '')
       continue
     }
-    for (const v of s.variants) out.push(...renderVariant(v))
+    for (const v of s.variants) out.push(...renderVariant(v, s.rounds))
     for (const n of s.notes ?? []) out.push(`- ${n}`)
     if (s.notes?.length) out.push('')
   }
