@@ -1,8 +1,8 @@
 import { createParser } from 'eventsource-parser'
 import { LimitExceededError } from '../errors.js'
-import { parseChunks } from './chunks.js'
+import { readChunks } from './chunks.js'
+import { EventStreamScan } from './event-stream-scan.js'
 import { checkLimit } from './limit.js'
-import { LineSplitter } from './lines.js'
 
 /**
  * One server-sent event, as `readEventStream` and `createEventStream` yield it.
@@ -52,8 +52,6 @@ export interface ReadEventStreamOptions {
  * or log lines, small enough that a server that never sends a blank line cannot exhaust memory.
  */
 export const DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024 * 1024
-
-const COLON = 0x3a
 
 /**
  * Parses a `text/event-stream` body into messages, following the WHATWG rules
@@ -126,11 +124,35 @@ async function* parseEventStream(
   // The spec's "last event ID buffer": it is not reset at dispatch, so the ID persists across events.
   let lastEventId = ''
   let reportedLastEventId = ''
-  /** Bytes of the non-comment lines of the event being assembled. */
-  let messageBytes = 0
+  const scan = new EventStreamScan(maxMessageSize)
+  /** How many of the current chunk's ID moves and messages were handled, to merge them in order. */
+  let movesDone = 0
+  let eventsDone = 0
+  // Blocks without data that moved the ID before the next message (or the end of the chunk).
+  const applyMoves = (upTo: number) => {
+    const moves = scan.moves
+    while (movesDone < moves.length && moves[movesDone]!.at <= upTo) {
+      lastEventId = moves[movesDone]!.id
+      movesDone += 1
+      if (lastEventId !== reportedLastEventId) {
+        reportedLastEventId = lastEventId
+        onLastEventId?.(lastEventId)
+        if (withIdMoves) ready.push(new LastEventIdMove(lastEventId))
+      }
+    }
+  }
 
   const parser = createParser({
     onEvent: (event) => {
+      applyMoves(eventsDone)
+      eventsDone += 1
+      // eventsource-parser gives the `id:` of the dispatched block only; without one the last
+      // event ID buffer keeps its value.
+      if (event.id !== undefined) lastEventId = event.id
+      if (lastEventId !== reportedLastEventId) {
+        reportedLastEventId = lastEventId
+        onLastEventId?.(lastEventId)
+      }
       // eventsource-parser reports an empty `event:` as undefined; the spec dispatches it as "message".
       ready.push({ event: event.event ?? 'message', data: event.data, id: lastEventId })
     },
@@ -140,70 +162,69 @@ async function* parseEventStream(
     // the spec says to ignore; everything else is delivered through the callbacks above.
   })
   // eventsource-parser strips a BOM by looking for the *bytes* EF BB BF as characters in its first
-  // chunk, which in decoded text are the letters "ï»¿". The splitter already drops the real BOM
-  // (U+FEFF) at byte level, so the parser's check is spent on an empty first chunk.
+  // chunk, which in decoded text are the letters "ï»¿". The decoder below already drops the real BOM
+  // (U+FEFF, once, at the start of the stream), so the parser's check is spent on an empty chunk.
   parser.feed('')
+  // One streaming decoder for the whole stream: a character split across chunks is decoded right
+  // (https://encoding.spec.whatwg.org/#utf-8-decoder) and a leading BOM is removed exactly once.
+  const decoder = new TextDecoder('utf-8')
+  /** The text fed last ended with CR, fed as LF: an LF starting the next text completes that CRLF. */
+  let skipLf = false
 
-  const splitter = new LineSplitter({
-    crEndsLine: true,
-    maxLineBytes: maxMessageSize,
-    onOverflow: (lineNumber) => {
+  const push = (chunk: Uint8Array) => {
+    const end = scan.scan(chunk)
+    movesDone = 0
+    eventsDone = 0
+    let text = decoder.decode(end === chunk.byteLength ? chunk : chunk.subarray(0, end), { stream: true })
+    if (text.length > 0) {
+      if (skipLf) {
+        skipLf = false
+        if (text.charCodeAt(0) === LF) text = text.slice(1)
+      }
+      // eventsource-parser waits for the next chunk before it acts on a CR that ends its input (it
+      // might be a CRLF), so a dispatch would be delayed by a chunk, or lost at the end of the
+      // stream. The CR is fed as LF instead and a following LF dropped.
+      if (text.charCodeAt(text.length - 1) === CR) {
+        text = `${text}\n`
+        skipLf = true
+      }
+      parser.feed(text)
+    }
+    applyMoves(Number.POSITIVE_INFINITY)
+    if (scan.overflowLine > 0) {
+      const lineNumber = scan.overflowLine
       throw new LimitExceededError(
         'maxMessageSize',
         maxMessageSize,
         `Server-sent event larger than maxMessageSize (${maxMessageSize} bytes) at line ${lineNumber}`,
         { lineNumber },
       )
-    },
-    onLine: (line, _lineNumber, byteLength) => {
-      if (line === '') {
-        // Dispatch (https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage):
-        // the last event ID is updated even when there is no data and nothing is dispatched.
-        const before = ready.length
-        parser.feed('\n')
-        messageBytes = 0
-        splitter.maxLineBytes = maxMessageSize
-        if (lastEventId !== reportedLastEventId) {
-          reportedLastEventId = lastEventId
-          onLastEventId?.(lastEventId)
-          // A dispatch that yielded a message carries the ID in it; one without data says it here.
-          if (withIdMoves && ready.length === before) ready.push(new LastEventIdMove(lastEventId))
-        }
-        return
-      }
-      if (line.charCodeAt(0) !== COLON) {
-        messageBytes += byteLength
-        // The next line may only use what is left of the message's budget.
-        splitter.maxLineBytes = maxMessageSize - messageBytes
-        const id = idFieldValue(line)
-        // "If the field value does not contain U+0000 NULL, then set the last event ID buffer".
-        if (id !== undefined && !id.includes('\0')) lastEventId = id
-      }
-      parser.feed(`${line}\n`)
-    },
-  })
+    }
+  }
 
+  // The loop of `parseChunks`, inlined: a message passes through one generator here instead of
+  // three (this one, `parseChunks` and its per-chunk batch), which is most of the per-message cost
+  // of small events. An error thrown while parsing a chunk (the bound) is rethrown only after the
+  // messages parsed from that chunk before it were delivered, so nothing valid that came first is
+  // lost. Leaving the loop for any reason ends `readChunks`, which releases the reader.
   // At the end of the stream a partial line and an event without its blank line are discarded, per
   // spec ("If the file ends in the middle of an event, before the final empty line, the incomplete
-  // event is not dispatched.").
-  yield* parseChunks(
-    input,
-    signal,
-    'readEventStream',
-    { push: (chunk) => splitter.push(chunk), end: () => splitter.end(false) },
-    ready,
-  )
+  // event is not dispatched."): nothing is fed at the end.
+  for await (const chunk of readChunks(input, signal, 'readEventStream')) {
+    let failure: { error: unknown } | undefined
+    try {
+      push(chunk)
+    } catch (error) {
+      failure = { error }
+    }
+    for (let i = 0; i < ready.length; i++) {
+      if (signal?.aborted) return
+      yield ready[i]!
+    }
+    ready.length = 0
+    if (failure !== undefined) throw failure.error
+  }
 }
 
-/**
- * The value of an `id` field line, or undefined for any other line. eventsource-parser tracks the ID
- * only per dispatched event, and a block with an `id:` but no `data:` is never dispatched, so the
- * "last event ID buffer" is kept here (field name and value split exactly as the spec's
- * "process the field" step: https://html.spec.whatwg.org/multipage/server-sent-events.html#processField).
- */
-function idFieldValue(line: string): string | undefined {
-  if (line.charCodeAt(0) !== 0x69 || line.charCodeAt(1) !== 0x64) return undefined // "id"
-  if (line.length === 2) return '' // a field without colon has an empty value
-  if (line.charCodeAt(2) !== COLON) return undefined
-  return line.slice(line.charCodeAt(3) === 0x20 ? 4 : 3) // only one leading space is stripped
-}
+const LF = 0x0a
+const CR = 0x0d
