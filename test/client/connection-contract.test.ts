@@ -7,7 +7,7 @@
  * node:http servers on 127.0.0.1:0; every test must leave no socket, server or timer behind.
  */
 import { getEventListeners } from 'node:events'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import {
   createEventStream,
   createNdjsonStream,
@@ -29,9 +29,8 @@ import {
   nextMessages,
   ResourceWatch,
   recordStatuses,
-  startHttpServer,
+  startRecordingServer,
   startWsServer,
-  type TestHttpServer,
   waitForSnapshot,
   waitForStatus,
 } from './helpers.js'
@@ -48,28 +47,11 @@ afterEach(async () => {
   await watch.expectReleased()
 })
 
-interface Seen {
-  url: string
-  method: string
-  headers: IncomingMessage['headers']
-  /** When the request's body had arrived (performance.now()). */
-  at: number
-}
-
-/** A real node:http server recording every request; `handler` gets the 1-based request number. */
-async function server(
-  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
-): Promise<TestHttpServer & { requests: Inbox<Seen> }> {
-  const requests = new Inbox<Seen>()
-  const s = await startHttpServer((req, res) => {
-    req.resume()
-    req.on('end', () => {
-      requests.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, at: performance.now() })
-      handler(req, res, requests.items.length)
-    })
-  })
+/** A recording server closed after the test. */
+async function server(handler: Parameters<typeof startRecordingServer>[0]) {
+  const s = await startRecordingServer(handler)
   cleanup.push(() => s.close())
-  return { ...s, requests }
+  return s
 }
 
 function sseHead(res: ServerResponse, contentType = 'text/event-stream; charset=utf-8') {

@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import {
   ContentTypeError,
   createEventStream,
@@ -13,13 +13,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import {
   deferred,
-  Inbox,
   nextMessage,
   nextMessages,
   ResourceWatch,
   recordStatuses,
-  startHttpServer,
-  type TestHttpServer,
+  startRecordingServer,
   waitForSnapshot,
   waitForStatus,
 } from './helpers.js'
@@ -37,38 +35,11 @@ afterEach(async () => {
   await watch.expectReleased()
 })
 
-interface Seen {
-  method: string
-  headers: IncomingMessage['headers']
-  body: string
-  rawLastEventId: string | undefined
-}
-
-/** A real node:http server; records every request; `handler` gets the 1-based request number. */
-async function server(
-  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
-): Promise<TestHttpServer & { requests: Inbox<Seen> }> {
-  const requests = new Inbox<Seen>()
-  const s = await startHttpServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      const raw = req.headers['last-event-id']
-      requests.push({
-        method: req.method ?? '',
-        headers: req.headers,
-        body,
-        // Node decodes header bytes as Latin-1; the client sends UTF-8 bytes.
-        rawLastEventId: typeof raw === 'string' ? Buffer.from(raw, 'latin1').toString('utf8') : undefined,
-      })
-      handler(req, res, requests.items.length)
-    })
-  })
+/** A recording server closed after the test. */
+async function server(handler: Parameters<typeof startRecordingServer>[0]) {
+  const s = await startRecordingServer(handler)
   cleanup.push(() => s.close())
-  return { ...s, requests }
+  return s
 }
 
 function sseHead(res: ServerResponse) {

@@ -160,6 +160,48 @@ export async function startHttpServer(
   }
 }
 
+/** What a recording server saw of one request, once its body had arrived. */
+export interface RecordedRequest {
+  url: string
+  method: string
+  headers: IncomingMessage['headers']
+  body: string
+  /** `Last-Event-ID` decoded as the UTF-8 bytes the client sent (Node exposes them as Latin-1). */
+  rawLastEventId: string | undefined
+  /** When the body had arrived (performance.now()). */
+  at: number
+}
+
+/**
+ * A real node:http server that records every request (after its body) and then calls `handler`
+ * with the 1-based request number.
+ */
+export async function startRecordingServer(
+  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
+): Promise<TestHttpServer & { requests: Inbox<RecordedRequest> }> {
+  const requests = new Inbox<RecordedRequest>()
+  const s = await startHttpServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => {
+      body += chunk
+    })
+    req.on('end', () => {
+      const raw = req.headers['last-event-id']
+      requests.push({
+        url: req.url ?? '',
+        method: req.method ?? '',
+        headers: req.headers,
+        body,
+        rawLastEventId: typeof raw === 'string' ? Buffer.from(raw, 'latin1').toString('utf8') : undefined,
+        at: performance.now(),
+      })
+      handler(req, res, requests.items.length)
+    })
+  })
+  return { ...s, requests }
+}
+
 export interface TestWsServer {
   wss: WebSocketServer
   url: string

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import {
   ContentTypeError,
   createNdjsonStream,
@@ -10,16 +10,7 @@ import {
 } from '@sluice/client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import {
-  deferred,
-  Inbox,
-  nextMessage,
-  nextMessages,
-  ResourceWatch,
-  startHttpServer,
-  type TestHttpServer,
-  waitForStatus,
-} from './helpers.js'
+import { deferred, nextMessage, nextMessages, ResourceWatch, startRecordingServer, waitForStatus } from './helpers.js'
 
 const fast = { initialDelay: 10, maxDelay: 20 }
 let cleanup: Array<() => unknown> = []
@@ -33,30 +24,11 @@ afterEach(async () => {
   await watch.expectReleased()
 })
 
-interface Seen {
-  url: string
-  method: string
-  headers: IncomingMessage['headers']
-  body: string
-}
-
-async function server(
-  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
-): Promise<TestHttpServer & { requests: Inbox<Seen> }> {
-  const requests = new Inbox<Seen>()
-  const s = await startHttpServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      requests.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, body })
-      handler(req, res, requests.items.length)
-    })
-  })
+/** A recording server closed after the test. */
+async function server(handler: Parameters<typeof startRecordingServer>[0]) {
+  const s = await startRecordingServer(handler)
   cleanup.push(() => s.close())
-  return { ...s, requests }
+  return s
 }
 
 function head(res: ServerResponse, type = 'application/x-ndjson') {
