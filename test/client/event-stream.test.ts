@@ -614,6 +614,15 @@ describe('createEventStream: for await', () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined })
   })
 
+  it('return() after the connection failed ends the loop quietly: the close error is not thrown later', async () => {
+    const s = await server((_req, res) => res.writeHead(404).end())
+    const conn = createEventStream(s.url)
+    const iterator = conn[Symbol.asyncIterator]()
+    await waitForStatus(conn, 'closed')
+    expect(await iterator.return?.()).toEqual({ done: true, value: undefined })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
   it('a loop over a connection that closes with an error throws that error', async () => {
     const s = await server((_req, res) => res.writeHead(404).end())
     const conn = createEventStream(s.url)

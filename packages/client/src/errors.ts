@@ -9,7 +9,7 @@
  */
 export class SluiceError extends Error {
   /** Stable, machine-readable identifier, e.g. `"HTTP_ERROR"`. Never changes between versions. */
-  readonly code: string
+  declare readonly code: string
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
@@ -20,9 +20,9 @@ export class SluiceError extends Error {
 
 /** The server answered with a status that ends (or delays) the connection. */
 export class HttpError extends SluiceError {
-  readonly status: number
+  declare readonly status: number
   /** Delay the server asked for with `Retry-After`, in milliseconds, when it sent one. */
-  readonly retryAfter: number | undefined
+  declare readonly retryAfter: number | undefined
 
   constructor(status: number, statusText = '', options?: { cause?: unknown; retryAfter?: number }) {
     super('HTTP_ERROR', `HTTP ${status}${statusText ? ` ${statusText}` : ''}`, options)
@@ -34,8 +34,8 @@ export class HttpError extends SluiceError {
 
 /** The response is not of the media type the stream expects (e.g. `text/event-stream`). */
 export class ContentTypeError extends SluiceError {
-  readonly expected: string
-  readonly received: string | null
+  declare readonly expected: string
+  declare readonly received: string | null
 
   constructor(expected: string, received: string | null, options?: { cause?: unknown }) {
     super(
@@ -52,9 +52,9 @@ export class ContentTypeError extends SluiceError {
 /** A line of an NDJSON stream is not valid JSON. */
 export class NdjsonSyntaxError extends SluiceError {
   /** 1-based line number in the stream. */
-  readonly lineNumber: number
+  declare readonly lineNumber: number
   /** The start of the offending line (at most 80 characters). */
-  readonly excerpt: string
+  declare readonly excerpt: string
 
   constructor(lineNumber: number, excerpt: string, options?: { cause?: unknown }) {
     super('NDJSON_SYNTAX_ERROR', `Invalid JSON on NDJSON line ${lineNumber}: ${JSON.stringify(excerpt)}`, options)
@@ -67,11 +67,11 @@ export class NdjsonSyntaxError extends SluiceError {
 /** A configured bound (message size, line size, queue length, ...) was exceeded. */
 export class LimitExceededError extends SluiceError {
   /** Name of the option that sets the bound, e.g. `"maxLineSize"`. */
-  readonly limit: string
+  declare readonly limit: string
   /** The bound's value. */
-  readonly max: number
+  declare readonly max: number
   /** 1-based line number, when the limit concerns a line of a stream. */
-  readonly lineNumber: number | undefined
+  declare readonly lineNumber: number | undefined
 
   constructor(limit: string, max: number, message: string, options?: { cause?: unknown; lineNumber?: number }) {
     super('LIMIT_EXCEEDED', message, options)
@@ -85,8 +85,8 @@ export class LimitExceededError extends SluiceError {
 /** Something did not happen in time (idle stream, missing pong, connect timeout). */
 export class TimeoutError extends SluiceError {
   /** Name of the option that sets the timeout, e.g. `"idleTimeout"`. */
-  readonly timeout: string
-  readonly ms: number
+  declare readonly timeout: string
+  declare readonly ms: number
 
   constructor(timeout: string, ms: number, message: string, options?: { cause?: unknown }) {
     super('TIMEOUT', message, options)
@@ -104,9 +104,9 @@ export interface ValidationIssue {
 
 /** A message failed `parse` or `schema` validation; it was not delivered. */
 export class ValidationError extends SluiceError {
-  readonly issues: readonly ValidationIssue[]
+  declare readonly issues: readonly ValidationIssue[]
   /** The SSE event type (or discriminator) of the message, when known. */
-  readonly event: string | undefined
+  declare readonly event: string | undefined
 
   constructor(message: string, issues: readonly ValidationIssue[], options?: { cause?: unknown; event?: string }) {
     super('VALIDATION_ERROR', message, options)

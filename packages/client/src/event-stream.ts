@@ -101,10 +101,6 @@ interface EventStreamImplOptions<T> extends EventStreamOptions<T> {
 
 const EVENT_STREAM = 'text/event-stream'
 
-function jsonParse(data: string): unknown {
-  return JSON.parse(data)
-}
-
 class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>, T> {
   constructor(url: string | URL, options: EventStreamImplOptions<T>) {
     const { resumable, events } = options
@@ -113,7 +109,10 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
     // replay: 'all' asks the server for the stream from its start (no Last-Event-ID).
     const storedLastEventId =
       stored.point === undefined ? undefined : resumable?.replay === 'all' ? '' : stored.point.lastEventId
-    super(options, { lastEventId: storedLastEventId ?? options.lastEventId ?? '' })
+    // The spec's "last event ID buffer" survives reconnects; the parser reports every change,
+    // including an `id:` in a block without data.
+    let lastEventId = storedLastEventId ?? options.lastEventId ?? ''
+    super(options, { lastEventId })
     if (stored.error) options.onError?.(stored.error)
     if (resumable !== undefined && typeof resumable.url !== 'function') {
       throw new TypeError('createEventStream: resumable.url must be a function (id) => URL of the stream by GET')
@@ -126,10 +125,8 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
       throw new TypeError(`idleTimeout must be a number of ms > 0 or false, got ${String(idleTimeout)}`)
     }
     checkRequest('createEventStream', url, options.fetch ?? globalThis.fetch)
-    const parse = options.parse ?? (options.schema ? jsonParse : undefined)
-    // The spec's "last event ID buffer" survives reconnects; the parser reports every change,
-    // including an `id:` in a block without data.
-    let lastEventId = storedLastEventId ?? options.lastEventId ?? ''
+    // Called with one argument only (no reviver), so JSON.parse itself serves.
+    const parse = options.parse ?? (options.schema ? JSON.parse : undefined)
     // A resumable stream's id, once known: every later attempt is a GET of that stream (safe to
     // repeat), never the first request again.
     let streamId = stored.point?.id
@@ -256,7 +253,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
               let decoded =
                 events === undefined
                   ? decode<T>(message.data, parse, options.schema, message.event)
-                  : decodeEvent<T>(events, message.event, message.data, options.unknownEvents, jsonParse)
+                  : decodeEvent<T>(events, message.event, message.data, options.unknownEvents, JSON.parse)
               if (decoded instanceof Promise) decoded = await decoded
               // Handled from here (delivered or skipped), after an async schema answered: a message
               // dropped while it was being validated is asked for again.

@@ -172,21 +172,26 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
    */
   [Symbol.asyncIterator](): AsyncIterator<TMessage, undefined> {
     const buffer: TMessage[] = []
-    let pending: { resolve: (r: IteratorResult<TMessage, undefined>) => void; reject: (e: unknown) => void } | undefined
+    /** The `next()` waiting for a message; settled with a result or with the close error. */
+    let pending: ((result: IteratorResult<TMessage, undefined> | Promise<never>) => void) | undefined
     // `failure` is thrown once the buffer is drained: the close error or an overflow.
     let failure: SluiceError | undefined
     let ended = false
+    /** What a drained, ended loop answers: the failure once, then done. */
+    const last = (): IteratorResult<TMessage, undefined> | Promise<never> => {
+      const error = failure
+      failure = undefined
+      return error ? Promise.reject(error) : { done: true, value: undefined }
+    }
     const sink: IteratorSink<TMessage> = {
       push: (message) => {
         // A listener may close the connection while a message is being delivered to everyone.
         if (ended) return
-        if (pending) {
-          const { resolve } = pending
-          pending = undefined
-          resolve({ done: false, value: message })
-          return
-        }
-        if (buffer.length >= this.#bufferSize) {
+        const waiting = pending
+        pending = undefined
+        if (waiting) waiting({ done: false, value: message })
+        else if (buffer.push(message) > this.#bufferSize) {
+          buffer.pop()
           const max = this.#bufferSize
           sink.end(
             new LimitExceededError(
@@ -196,50 +201,38 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
                 'receiving messages. Consume faster, raise iteratorBufferSize, or use listen().',
             ),
           )
-          return
         }
-        buffer.push(message)
       },
       end: (error) => {
         if (ended) return
         ended = true
         failure = error
         this.#iterators.delete(sink)
-        if (pending && buffer.length === 0) {
-          const settle = pending
-          pending = undefined
-          if (failure) settle.reject(failure)
-          else settle.resolve({ done: true, value: undefined })
-          failure = undefined
-        }
+        // A waiting next() means the buffer is empty.
+        const waiting = pending
+        pending = undefined
+        waiting?.(last())
       },
     }
     if (this.#snapshot.status === 'closed') sink.end(this.#snapshot.error)
     else this.#iterators.add(sink)
-    const finish = (): IteratorResult<TMessage, undefined> => {
-      ended = true
-      failure = undefined
-      this.#iterators.delete(sink)
-      buffer.length = 0
-      // A next() still waiting (called without awaiting the previous one) must not hang forever.
-      const waiting = pending
-      pending = undefined
-      waiting?.resolve({ done: true, value: undefined })
-      return { done: true, value: undefined }
-    }
     return {
-      next: () => {
-        if (buffer.length > 0) return Promise.resolve({ done: false, value: buffer.shift() as TMessage })
-        if (ended) {
-          const error = failure
-          failure = undefined
-          return error ? Promise.reject(error) : Promise.resolve({ done: true, value: undefined })
-        }
-        return new Promise((resolve, reject) => {
-          pending = { resolve, reject }
-        })
+      next: () =>
+        buffer.length > 0
+          ? Promise.resolve({ done: false, value: buffer.shift() as TMessage })
+          : ended
+            ? Promise.resolve(last())
+            : new Promise((resolve) => {
+                pending = resolve
+              }),
+      return: () => {
+        // Leaving the loop ends it quietly, even after a failed close.
+        failure = undefined
+        sink.end(undefined)
+        buffer.length = 0
+        // A next() still waiting (called without awaiting the previous one) must not hang forever.
+        return Promise.resolve(last())
       },
-      return: () => Promise.resolve(finish()),
     }
   }
 

@@ -84,9 +84,7 @@ export function isSafeMethod(method: string): boolean {
  * each UTF-8 byte travels as one Latin-1 code unit, which puts exactly those bytes on the wire.
  */
 export function toByteString(value: string): string {
-  let ascii = true
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) ascii = false
-  if (ascii) return value
+  if (!/[\u0080-\uffff]/.test(value)) return value
   let out = ''
   for (const byte of new TextEncoder().encode(value)) out += String.fromCharCode(byte)
   return out
@@ -221,26 +219,14 @@ export function tap(body: ReadableStream<Uint8Array>, onChunk: () => void): Read
  * dropped on purpose.
  */
 function untilAborted<T>(reading: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) {
-    reading.catch(() => undefined)
-    return Promise.resolve(undefined)
-  }
+  // Marks a late failure of an abandoned read as handled (see above); reading.then() below still
+  // passes a failure on while the attempt waits for it.
+  reading.catch(() => undefined)
   return new Promise<T | undefined>((resolve, reject) => {
-    const onAbort = () => {
-      reading.catch(() => undefined)
-      resolve(undefined)
-    }
+    const onAbort = () => resolve(undefined)
+    if (signal.aborted) return onAbort()
     signal.addEventListener('abort', onAbort, { once: true })
-    reading.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
+    reading.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
 }
 
@@ -278,8 +264,7 @@ export async function runHttpAttempt(attempt: HttpAttempt): Promise<AttemptEnd> 
   const local = new AbortController()
   let idleError: TimeoutError | undefined
   const onAbort = () => local.abort(attempt.signal.reason)
-  if (attempt.signal.aborted) local.abort(attempt.signal.reason)
-  else attempt.signal.addEventListener('abort', onAbort, { once: true })
+  attempt.signal.addEventListener('abort', onAbort, { once: true })
   // The idle timer runs from the request on: a server that accepts the connection but never sends
   // its headers is as silent as one that stops mid-stream (undici would wait 5 minutes for them).
   const idle =
