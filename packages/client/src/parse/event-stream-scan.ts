@@ -36,15 +36,15 @@ export interface IdMove {
 
 /**
  * Scans one SSE byte stream chunk by chunk. After each {@link EventStreamScan.scan}, `moves` lists
- * the ID moves of that chunk and `overflowLine` is set when the bound was passed.
+ * the ID moves of that chunk and `overflowed` is set when the bound was passed.
  *
  * @internal
  */
 export class EventStreamScan {
   /** ID moves of blocks without data in the last scanned chunk, in stream order. */
   readonly moves: IdMove[] = []
-  /** Set when the last scanned chunk passed the bound: the 1-based number of the offending line. */
-  overflowLine = 0
+  /** Set when the last scanned chunk passed the bound. */
+  overflowed = false
 
   readonly #max: number
   /** Bytes of the non-comment lines of the block being assembled. */
@@ -63,7 +63,6 @@ export class EventStreamScan {
   #skipLf = false
   /** How many bytes of a leading BOM were matched; 3 once the stream start is behind us. */
   #bom = 0
-  #lineCount = 0
   #dataDispatches = 0
   #idDecoder: TextDecoder | undefined
 
@@ -72,12 +71,44 @@ export class EventStreamScan {
   }
 
   /**
+   * Nothing of a block is buffered: the last byte scanned ended a dispatch (or the stream has not
+   * started), so the state equals a fresh {@link EventStreamScan.startBlock}.
+   */
+  get idle(): boolean {
+    return (
+      this.#bom === 3 &&
+      this.#messageBytes === 0 &&
+      this.#pendingBytes === 0 &&
+      this.#headLength === 0 &&
+      !this.#skipLf &&
+      !this.#blockHasData &&
+      this.#blockIds.length === 0
+    )
+  }
+
+  /**
+   * Forgets everything and takes the next byte as the start of a line of a new block, past the
+   * stream start (no BOM). The caller uses it right after a blank line it found itself, so that it
+   * can skip scanning whole blocks and scan again from the block still being assembled.
+   */
+  startBlock(): void {
+    this.#messageBytes = 0
+    this.#pendingBytes = 0
+    this.#headLength = 0
+    this.#idParts = undefined
+    this.#blockIds.length = 0
+    this.#blockHasData = false
+    this.#skipLf = false
+    this.#bom = 3
+  }
+
+  /**
    * Scans `chunk` and returns how many of its bytes may be parsed: all of them, or (when the bound
-   * is passed, see `overflowLine`) those before the line that passed it.
+   * is passed, see `overflowed`) those before the line that passed it.
    */
   scan(chunk: Uint8Array): number {
     this.moves.length = 0
-    this.overflowLine = 0
+    this.overflowed = false
     this.#dataDispatches = 0
     const length = chunk.byteLength
     let start = 0
@@ -130,7 +161,6 @@ export class EventStreamScan {
   #line(chunk: Uint8Array, start: number, end: number): boolean {
     const pending = this.#pendingBytes
     const bytes = pending + (end - start)
-    this.#lineCount += 1
     let source = chunk
     let at = start
     if (pending > 0) {
@@ -148,7 +178,7 @@ export class EventStreamScan {
     }
     // The pending line was bounded together with the message; a comment is not kept afterwards.
     if (this.#messageBytes + bytes > this.#max) {
-      this.overflowLine = this.#lineCount
+      this.overflowed = true
       return false
     }
     const first = source[at]
@@ -175,7 +205,7 @@ export class EventStreamScan {
   #partial(chunk: Uint8Array, start: number, end: number): boolean {
     const bytes = this.#pendingBytes + (end - start)
     if (this.#messageBytes + bytes > this.#max) {
-      this.overflowLine = this.#lineCount + 1
+      this.overflowed = true
       return false
     }
     const wasEmpty = this.#pendingBytes === 0 && this.#headLength === 0

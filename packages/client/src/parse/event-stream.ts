@@ -1,7 +1,7 @@
 import { createParser } from 'eventsource-parser'
 import { LimitExceededError } from '../errors.js'
 import { readChunks } from './chunks.js'
-import { EventStreamScan } from './event-stream-scan.js'
+import { EventStreamScan, type IdMove } from './event-stream-scan.js'
 import { checkLimit } from './limit.js'
 
 /**
@@ -119,42 +119,42 @@ async function* parseEventStream(
     DEFAULT_MAX_MESSAGE_SIZE,
   )
 
-  /** Messages dispatched by the chunk being parsed, yielded after it. Bounded by one chunk's size. */
-  const ready: Array<EventStreamMessage | LastEventIdMove> = []
+  /**
+   * Messages dispatched by the chunk being parsed, yielded after it (bounded by one chunk's size).
+   * `id` is first what eventsource-parser reports: the block's own `id:` or undefined, resolved
+   * against the last event ID once the chunk is parsed.
+   */
+  const parsed: EventStreamMessage[] = []
   // The spec's "last event ID buffer": it is not reset at dispatch, so the ID persists across events.
   let lastEventId = ''
-  let reportedLastEventId = ''
-  const scan = new EventStreamScan(maxMessageSize)
-  /** How many of the current chunk's ID moves and messages were handled, to merge them in order. */
-  let movesDone = 0
-  let eventsDone = 0
-  // Blocks without data that moved the ID before the next message (or the end of the chunk).
-  const applyMoves = (upTo: number) => {
-    const moves = scan.moves
-    while (movesDone < moves.length && moves[movesDone]!.at <= upTo) {
-      lastEventId = moves[movesDone]!.id
-      movesDone += 1
-      if (lastEventId !== reportedLastEventId) {
-        reportedLastEventId = lastEventId
-        onLastEventId?.(lastEventId)
-        if (withIdMoves) ready.push(new LastEventIdMove(lastEventId))
-      }
+  let out: Array<EventStreamMessage | LastEventIdMove> = parsed
+  const moveTo = (id: string) => {
+    if (id === lastEventId) return
+    lastEventId = id
+    onLastEventId?.(id)
+    if (withIdMoves) out.push(new LastEventIdMove(id))
+  }
+  /** Gives every message of the chunk its last event ID, with the ID moves of blocks without data in order. */
+  const resolve = (moves: readonly IdMove[]) => {
+    out = moves.length === 0 || !withIdMoves ? parsed : []
+    let m = 0
+    for (let i = 0; i < parsed.length; i++) {
+      // A move recorded after `at` data dispatches comes before the message with that index.
+      while (m < moves.length && moves[m]!.at <= i) moveTo(moves[m++]!.id)
+      const message = parsed[i]!
+      // eventsource-parser gives the `id:` of the dispatched block only; without one the last
+      // event ID buffer keeps its value.
+      if (message.id === undefined) message.id = lastEventId
+      else moveTo(message.id)
+      if (out !== parsed) out.push(message)
     }
+    while (m < moves.length) moveTo(moves[m++]!.id)
   }
 
   const parser = createParser({
     onEvent: (event) => {
-      applyMoves(eventsDone)
-      eventsDone += 1
-      // eventsource-parser gives the `id:` of the dispatched block only; without one the last
-      // event ID buffer keeps its value.
-      if (event.id !== undefined) lastEventId = event.id
-      if (lastEventId !== reportedLastEventId) {
-        reportedLastEventId = lastEventId
-        onLastEventId?.(lastEventId)
-      }
       // eventsource-parser reports an empty `event:` as undefined; the spec dispatches it as "message".
-      ready.push({ event: event.event ?? 'message', data: event.data, id: lastEventId })
+      parsed.push({ event: event.event ?? 'message', data: event.data, id: event.id as string })
     },
     onRetry,
     onComment,
@@ -171,11 +171,36 @@ async function* parseEventStream(
   /** The text fed last ended with CR, fed as LF: an LF starting the next text completes that CRLF. */
   let skipLf = false
 
+  // The byte scan (EventStreamScan) keeps the bound exact in bytes and finds the ID of blocks
+  // without data, but it costs as much as parsing. It runs only where it can matter:
+  // - while `synced`, on every byte (the stream start, CR line breaks, a block near the bound);
+  // - otherwise the scan stands at the start of the block being assembled, whose bytes so far are
+  //   kept in `block` (views of chunks already read, at most the bound), and a chunk is parsed
+  //   without it when it cannot pass the bound (all of `block` and the chunk together fit) and
+  //   every blank line in it dispatched a message. When one did not (a block without data ended),
+  //   the scan runs from `block` over the chunk to find the ID moves, before anything is yielded.
+  const scan = new EventStreamScan(maxMessageSize)
+  let synced = true
+  const block: Uint8Array[] = []
+  let blockBytes = 0
+  /** Bytes of the stream before the chunk in hand, to say where an oversized message is. */
+  let offset = 0
+  /** The previous chunk's text ended with LF: a blank line may straddle the two chunks. */
+  let endsLf = false
+
+  const rescan = (chunk: Uint8Array) => {
+    scan.startBlock()
+    for (const part of block) scan.scan(part)
+    return scan.scan(chunk)
+  }
+
   const push = (chunk: Uint8Array) => {
-    const end = scan.scan(chunk)
-    movesDone = 0
-    eventsDone = 0
-    let text = decoder.decode(end === chunk.byteLength ? chunk : chunk.subarray(0, end), { stream: true })
+    const length = chunk.byteLength
+    const hasCr = chunk.indexOf(CR) !== -1
+    let exact = synced || hasCr || blockBytes + length > maxMessageSize
+    let end = length
+    if (exact) end = synced ? scan.scan(chunk) : rescan(chunk)
+    let text = decoder.decode(end === length ? chunk : chunk.subarray(0, end), { stream: true })
     if (text.length > 0) {
       if (skipLf) {
         skipLf = false
@@ -190,15 +215,50 @@ async function* parseEventStream(
       }
       parser.feed(text)
     }
-    applyMoves(Number.POSITIVE_INFINITY)
-    if (scan.overflowLine > 0) {
-      const lineNumber = scan.overflowLine
+    if (!exact && countBlankLines(text, endsLf) !== parsed.length) {
+      // At least one blank line dispatched no message: a block without data, whose `id:` (if any)
+      // still moves the last event ID. Cannot pass the bound (checked above).
+      rescan(chunk)
+      exact = true
+    }
+    resolve(exact ? scan.moves : NO_MOVES)
+    if (scan.overflowed && exact) {
       throw new LimitExceededError(
         'maxMessageSize',
         maxMessageSize,
-        `Server-sent event larger than maxMessageSize (${maxMessageSize} bytes) at line ${lineNumber}`,
-        { lineNumber },
+        `Server-sent event larger than maxMessageSize (${maxMessageSize} bytes): the line starting at byte ${offset + end} of the stream passes it`,
       )
+    }
+    offset += length
+    if (hasCr) {
+      // Blank lines found on text without CR only: with CR the scan stays on every byte until
+      // nothing of a block is buffered.
+      synced = !scan.idle
+      if (!synced) {
+        block.length = 0
+        blockBytes = 0
+      }
+      endsLf = false
+      return
+    }
+    const blankEnd = lastBlankLineEnd(chunk, text, endsLf)
+    endsLf = text.length > 0 ? text.charCodeAt(text.length - 1) === LF : endsLf
+    if (blankEnd !== -1) {
+      // The scan restarts at the block after the last blank line; its bytes so far are kept.
+      scan.startBlock()
+      synced = false
+      block.length = 0
+      blockBytes = length - blankEnd
+      if (blockBytes > 0) block.push(blankEnd === 0 ? chunk : chunk.subarray(blankEnd))
+    } else if (synced) {
+      if (scan.idle) {
+        synced = false
+        block.length = 0
+        blockBytes = 0
+      }
+    } else {
+      block.push(chunk)
+      blockBytes += length
     }
   }
 
@@ -217,14 +277,54 @@ async function* parseEventStream(
     } catch (error) {
       failure = { error }
     }
-    for (let i = 0; i < ready.length; i++) {
+    const batch = out
+    for (let i = 0; i < batch.length; i++) {
       if (signal?.aborted) return
-      yield ready[i]!
+      yield batch[i]!
     }
-    ready.length = 0
+    parsed.length = 0
+    out = parsed
     if (failure !== undefined) throw failure.error
   }
 }
 
 const LF = 0x0a
 const CR = 0x0d
+const NO_MOVES: readonly IdMove[] = []
+
+/**
+ * Blank lines in `text` (LF line breaks only), counting each one that ends a non-empty block: a
+ * lower bound of the blocks dispatched, so a count equal to the messages the parser dispatched
+ * means every block that ended had data. A blank line straddling two chunks counts in the second.
+ */
+function countBlankLines(text: string, previousEndsLf: boolean): number {
+  let count = 0
+  let from = 0
+  if (previousEndsLf && text.charCodeAt(0) === LF) {
+    count = 1
+    from = 1
+  }
+  for (;;) {
+    const at = text.indexOf('\n\n', from)
+    if (at === -1) return count
+    count += 1
+    from = at + 2
+  }
+}
+
+/**
+ * Byte index in `chunk` just after its last blank line, or -1 when it has none (LF line breaks only;
+ * `text` is the chunk decoded). Found on the text, then located in the bytes by counting the LFs
+ * after it, which are the same in both (an LF is never part of a multi-byte character).
+ */
+function lastBlankLineEnd(chunk: Uint8Array, text: string, previousEndsLf: boolean): number {
+  let after = text.lastIndexOf('\n\n')
+  if (after !== -1) after += 2
+  else if (previousEndsLf && text.charCodeAt(0) === LF) after = 1
+  else return -1
+  let lfs = 1
+  for (let at = text.indexOf('\n', after); at !== -1; at = text.indexOf('\n', at + 1)) lfs += 1
+  let index = chunk.byteLength
+  for (let k = 0; k < lfs; k++) index = chunk.lastIndexOf(LF, index - 1)
+  return index + 1
+}
