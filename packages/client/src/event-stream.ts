@@ -159,11 +159,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
         }
       }
       const resuming = target !== url
-      const headers = await requestHeaders(
-        options.headers,
-        EVENT_STREAM,
-        lastEventId === '' ? {} : { 'last-event-id': lastEventId },
-      )
+      const headers = await requestHeaders(options.headers, EVENT_STREAM, lastEventId)
       const end = await runHttpAttempt({
         url: target,
         init: {

@@ -178,16 +178,6 @@ export class ConnectionEntry<TMessage, TConnection extends Connection<TMessage, 
  */
 const registry = new Map<string, ConnectionEntry<unknown, Connection<unknown, unknown>>>()
 
-function isDevelopment(): boolean {
-  try {
-    // Bundlers replace `process.env.NODE_ENV` textually; in a browser without that replacement
-    // `process` does not exist and the ReferenceError means "not a development build".
-    return process.env.NODE_ENV !== 'production'
-  } catch {
-    return false
-  }
-}
-
 /**
  * The entry for `request`: the keyed one from the registry when the key is in use with the same
  * identity, a new one otherwise.
@@ -205,7 +195,10 @@ export function obtainEntry<TMessage, TConnection extends Connection<TMessage, u
   if (existing !== undefined && !existing.disposed) {
     if (existing.identity === request.identity) return existing
     if (existing.memberCount > 0) {
-      if (isDevelopment()) {
+      // Development only. Bundlers replace `process.env.NODE_ENV` textually, so in a production build
+      // this condition is constant-false and the message below is removed; a browser without that
+      // replacement has no `process` and counts as production.
+      if (typeof process !== 'undefined' && process.env !== undefined && process.env.NODE_ENV !== 'production') {
         throw new TypeError(
           `${hookName}: key ${JSON.stringify(request.key)} is already used by a connection with different options.\n` +
             `  in use:    ${existing.identity}\n  requested: ${request.identity}\n` +

@@ -8,7 +8,6 @@ import {
   type TypedEventMessage,
   type TypedEventStreamOptions,
 } from '@sluice/client'
-import { useMemo } from 'react'
 import { type Fold, reducerFold } from './store.js'
 import type { ReduceOptions, StreamHookOptions, StreamResult } from './types.js'
 import { useConnection } from './use-connection.js'
@@ -156,5 +155,6 @@ export function useEventStream<T, TState>(
       return trackResumePoint(createEventStream<T>(target, withResume as EventStreamOptions<T>))
     },
   })
-  return useMemo(() => ({ ...result, data: result.data as T | TState | undefined }), [result])
+  // Already memoized by useConnection; only its data type is narrowed here.
+  return result as StreamResult<T | TState | undefined>
 }

@@ -6,7 +6,6 @@ import {
   type NdjsonStreamOptions,
   type UnknownEvents,
 } from '@sluice/client'
-import { useMemo } from 'react'
 import { type Fold, reducerFold } from './store.js'
 import type { ReduceOptions, StreamHookOptions, StreamResult } from './types.js'
 import { useConnection } from './use-connection.js'
@@ -124,5 +123,6 @@ export function useNdjson<T, TState>(
     fold,
     open: (target, clientOptions) => createNdjsonStream<T>(target, clientOptions as NdjsonStreamOptions<T>),
   })
-  return useMemo(() => ({ ...result, data: result.data as readonly T[] | TState }), [result])
+  // Already memoized by useConnection; only its data type is narrowed here.
+  return result as StreamResult<readonly T[] | TState>
 }

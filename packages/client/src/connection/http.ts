@@ -90,15 +90,15 @@ export function toByteString(value: string): string {
   return out
 }
 
-/** Builds the headers of one attempt: the user's, then `accept` (unless set) and extra ones. */
+/** Builds the headers of one attempt: the user's, then `accept` (unless set) and `last-event-id` (SSE). */
 export async function requestHeaders(
   headers: StreamRequestOptions['headers'],
   accept: string,
-  extra: Record<string, string> = {},
+  lastEventId = '',
 ): Promise<Headers> {
   const result = new Headers(typeof headers === 'function' ? await headers() : headers)
   if (!result.has('accept')) result.set('accept', accept)
-  for (const [name, value] of Object.entries(extra)) result.set(name, toByteString(value))
+  if (lastEventId !== '') result.set('last-event-id', toByteString(lastEventId))
   return result
 }
 

@@ -86,11 +86,9 @@ export class RetryPolicy {
    */
   constructor(options?: RetryOptions | false, random: () => number = Math.random) {
     const merged = { ...DEFAULT_RETRY_OPTIONS, ...(options === false ? { maxAttempts: 0 } : options) }
-    check('initialDelay', merged.initialDelay, 0)
-    check('maxDelay', merged.maxDelay, 0)
-    check('factor', merged.factor, 1)
-    check('maxAttempts', merged.maxAttempts, 0)
-    check('minUptime', merged.minUptime, 0)
+    for (const name of ['initialDelay', 'maxDelay', 'factor', 'maxAttempts', 'minUptime'] as const) {
+      check(name, merged[name], name === 'factor' ? 1 : 0)
+    }
     this.options = Object.freeze(merged)
     this.#random = random
   }
