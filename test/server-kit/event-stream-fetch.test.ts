@@ -1,6 +1,6 @@
 import { readEventStream } from '@sluice/client'
 import type { StreamEndReason } from '@sluice/server-kit'
-import { eventStreamResponse, OPENING_COMMENT } from '@sluice/server-kit'
+import { eventStreamResponse, formatEvent, OPENING_COMMENT } from '@sluice/server-kit'
 import { createTestServer } from '@sluice/server-kit/testing'
 import { describe, expect, it, vi } from 'vitest'
 import { bodyText, deferred, rawGet, waitFor } from './helpers.js'
@@ -60,25 +60,32 @@ describe('eventStreamResponse', () => {
     ])
   })
 
-  it('pulls the source only as the body is read (one event queued at most)', async () => {
+  it('pulls the source only as the body is read (one chunk of at most 16 KiB queued)', async () => {
     let pulls = 0
+    const event = { data: 'x'.repeat(1024) }
+    const eventBytes = formatEvent(event).length
     const response = eventStreamResponse(
       request(),
       (function* () {
         for (;;) {
           pulls++
-          yield { data: 'x'.repeat(1024) }
+          yield event
         }
       })(),
       { keepAlive: false },
     )
-    // Nobody reads: let the event loop run; the pump must stop after filling one queued chunk.
+    // Nobody reads: let the event loop run; the pump must stop after filling one queued chunk
+    // (here the opening comment).
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(pulls).toBeLessThanOrEqual(2)
     const reader = response.body!.getReader()
-    for (let i = 0; i < 10; i++) await reader.read()
+    let bytesRead = 0
+    for (let i = 0; i < 10; i++) bytesRead += (await reader.read()).value?.byteLength ?? 0
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(pulls).toBeLessThanOrEqual(12)
+    // A synchronous source's available events are batched into one chunk of at most 16 KiB plus
+    // the event that crosses it: what was pulled is what was read plus that one queued chunk.
+    expect(bytesRead).toBeGreaterThan(10 * eventBytes)
+    expect(pulls * eventBytes).toBeLessThanOrEqual(bytesRead + 16 * 1024 + eventBytes)
     await reader.cancel()
   })
 

@@ -158,7 +158,16 @@ class EventStreamEncoder implements StreamEncoder<EventMessage> {
   }
 
   encode(message: EventMessage): string {
-    return formatEvent(message)
+    // A channel fans one frozen message out to every subscriber, one after the other: encode it
+    // once, not once per connection (issue 6, fan-out). Only a frozen message is reused, by
+    // identity: its fields cannot have changed since. One entry, so nothing grows.
+    if (message === lastShared) return lastSharedFrame
+    const frame = formatEvent(message)
+    if (Object.isFrozen(message)) {
+      lastShared = message
+      lastSharedFrame = frame
+    }
+    return frame
   }
 
   shutdownChunk(): string {
@@ -184,8 +193,25 @@ class EventStreamEncoder implements StreamEncoder<EventMessage> {
   }
 }
 
+// The last frozen message encoded, and its frame (see EventStreamEncoder.encode).
+let lastShared: EventMessage | undefined
+let lastSharedFrame = ''
+
+// The encoder of streams with no SSE option set: it holds only settings, so all of them share one
+// (one object less per open stream). Created on first use: nothing runs at import.
+let defaultEventStreamEncoder: EventStreamEncoder | undefined
+
 /** The SSE encoder: `formatEvent`, `retry:` first, comment keepalives, jittered shutdown retry. */
 export function eventStreamEncoder(options: ServeEventStreamOptions): StreamEncoder<EventMessage> {
+  if (
+    options.keepAlive === undefined &&
+    options.retry === undefined &&
+    options.shutdownJitter === undefined &&
+    options.onError === undefined
+  ) {
+    defaultEventStreamEncoder ??= new EventStreamEncoder({})
+    return defaultEventStreamEncoder
+  }
   return new EventStreamEncoder(options)
 }
 

@@ -27,9 +27,13 @@ import {
   type StreamSource,
 } from './pump.js'
 
-// One chunk (one event) queued at most: the source is pulled only after the runtime has taken the
-// previous chunk, so a client that stops reading stops the source within one event.
+// One chunk queued at most: the source is pulled only after the runtime has taken the previous
+// chunk, so a client that stops reading stops the source within one chunk. A chunk is one item of
+// an asynchronous source, or a batch of a synchronous one's items of at most CHUNK_CHARS characters
+// (plus the one item that crosses it): one enqueue, one read and one socket write per batch
+// instead of per event (issue 6, server-throughput).
 const QUEUED_CHUNKS = 1
+const CHUNK_CHARS = 16 * 1024
 
 // Stateless, so one for every stream (created on first use: nothing runs at import).
 let utf8: TextEncoder | undefined
@@ -94,6 +98,10 @@ class FetchSink implements PumpSink {
 
   isReady(): boolean {
     return this.#open && (this.#controller?.desiredSize ?? 0) > 0
+  }
+
+  room(): number {
+    return CHUNK_CHARS
   }
 
   end(): Promise<void> {

@@ -55,6 +55,8 @@ function describe(value: unknown): string {
 }
 
 function lines(prefix: string, text: string): string {
+  // Most values are one line: two scans are much cheaper than a regex split and its array.
+  if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) return `${prefix}${text}\n`
   let out = ''
   for (const line of text.split(LINE_BREAK)) out += `${prefix}${line}\n`
   return out
@@ -101,8 +103,12 @@ export function formatEvent(msg: EventMessage): string {
   if (msg.event !== undefined) out += `event: ${checkField('event', msg.event)}\n`
   if (msg.id !== undefined) out += `id: ${checkField('id', msg.id)}\n`
   if (msg.data !== undefined) {
-    const text = typeof msg.data === 'string' ? msg.data : encodeJson(msg.data, 'formatEvent: `data`')
-    out += lines('data: ', text)
+    // `JSON.stringify` escapes every control character inside strings and adds no whitespace
+    // without an indent argument, so its output is always one line: no split needed.
+    out +=
+      typeof msg.data === 'string'
+        ? lines('data: ', msg.data)
+        : `data: ${encodeJson(msg.data, 'formatEvent: `data`')}\n`
   }
   return `${out}\n`
 }

@@ -109,6 +109,11 @@ class NodeSink implements PumpSink {
     return !this.#needDrain && !this.#res.destroyed
   }
 
+  room(): number {
+    const res = this.#res
+    return Math.max(1, res.writableHighWaterMark - res.writableLength)
+  }
+
   end(): Promise<void> {
     const res = this.#res
     return new Promise<void>((resolve) => {

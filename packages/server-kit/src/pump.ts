@@ -73,6 +73,12 @@ export interface PumpSink {
   write(chunk: string | Uint8Array): boolean
   /** Whether a write now would not queue behind unsent data (keepalives are skipped otherwise). */
   isReady(): boolean
+  /**
+   * How many characters a synchronous source's batch may collect for the next write (at least 1
+   * while ready): what the sink can take before it is full, so batching never buffers more than
+   * writing item by item would (the sink's bound plus the one item that crosses it).
+   */
+  room(): number
   /** Ends cleanly once everything written is sent; resolves when done (or the connection closed). */
   end(): Promise<void>
   /**
@@ -153,6 +159,8 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   #resolve!: () => void
   #ended = false
   #iterator: AsyncIterator<T> | undefined
+  /** The source's own iterator when it is synchronous: pulled in batches, without a promise per item. */
+  #sync: Iterator<T> | undefined
   /** The pump is paused until the sink drains (`drain()` resumes it). */
   #waitingForDrain = false
   #drainTimer: ReturnType<typeof setTimeout> | undefined
@@ -227,7 +235,7 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
     let invalidSource: unknown
     if (typeof source !== 'function') {
       try {
-        this.#iterator = toAsyncIterator(source)
+        this.#own(source)
       } catch (error) {
         invalidSource = error
       }
@@ -248,20 +256,25 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
 
     if (typeof source === 'function') {
       try {
-        const iterable = await source(this.#context(input))
+        const iterable = await source(new PumpContext<R>(this, input.lastEventId, input.request))
+        this.#own(iterable)
         if (this.#ended) {
           // The stream ended while the source was being set up: release what it returned.
-          this.#iterator = toAsyncIterator(iterable)
           this.#closeIterator()
           return
         }
-        this.#iterator = toAsyncIterator(iterable)
       } catch (error) {
         this.#fail(error)
         return
       }
     }
     this.#pull()
+  }
+
+  /** Takes ownership of the source's iterator: a synchronous one directly, anything else as async. */
+  #own(iterable: StreamIterable<T>): void {
+    if (isSyncIterable(iterable)) this.#sync = iterable[Symbol.iterator]()
+    else this.#iterator = toAsyncIterator(iterable)
   }
 
   /**
@@ -276,6 +289,11 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
       if (this.#sendTimeout !== false) this.#drainTimer = setTimeout(Pump.#sendTimedOut, this.#sendTimeout, this)
       return
     }
+    const sync = this.#sync
+    if (sync !== undefined) {
+      this.#pullSync(sync)
+      return
+    }
     const iterator = this.#iterator
     if (iterator === undefined) return
     try {
@@ -288,28 +306,82 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   }
 
   /**
-   * The source's context. `signal` is a getter (an own, enumerable one, so `{ ...ctx }` keeps it)
-   * that creates the `AbortController` on first read; a context handed on as is to a channel
-   * registers through `STREAM_END` and never needs one.
+   * Synchronous source: pulls items at once and writes them in batches of up to the sink's
+   * `room()` (at most {@link SYNC_BATCH_CHARS} characters), one `write` per batch rather than per item (and no
+   * promise per item), while the sink can take more. Backpressure and `sendTimeout` work as for
+   * any source: the sink's readiness is checked after every batch, and a full sink pauses the pump
+   * until `drain()`. What was pulled before an error is written before the error is handled.
    */
-  #context(input: PumpInput<T, R>): StreamContext<R> {
-    const pump = this
-    const context: StreamContext<R> & StreamEndNotifier = {
-      get signal() {
-        return pump.#abortSignal()
-      },
-      lastEventId: input.lastEventId,
-      request: input.request,
-      [STREAM_END]: (listener: StreamEndListener, options: object) => {
-        if (options !== context || this.#ended || this.#endListener !== undefined) return false
-        this.#endListener = listener
-        return true
-      },
+  #pullSync(sync: Iterator<T>): void {
+    const encoder = this.#encoder
+    let batch = ''
+    // Bounded work per call even for a sink that never fills (a microtask continues it).
+    for (let batches = 0; batches < SYNC_BATCHES_PER_TURN; batches++) {
+      let outcome: 'full' | 'done' | 'ended' = 'full'
+      let failure: { error: unknown } | undefined
+      const room = Math.min(SYNC_BATCH_CHARS, this.#sink.room())
+      try {
+        while (batch.length < room) {
+          const result = sync.next()
+          if (result.done) {
+            outcome = 'done'
+            break
+          }
+          const chunk = encoder.encode(result.value)
+          if (typeof chunk === 'string') batch += chunk
+          else {
+            // Bytes are not concatenated: the batch so far goes out first, then the bytes as they are.
+            if (!this.#writeBatch(batch)) return
+            batch = ''
+            if (!this.#writeBatch(chunk)) return
+          }
+        }
+      } catch (error) {
+        failure = { error }
+      }
+      if (!this.#writeBatch(batch)) return
+      batch = ''
+      if (failure !== undefined) {
+        this.#fail(failure.error)
+        return
+      }
+      if (outcome === 'done') {
+        this.#finish('end')
+        return
+      }
+      if (this.#ended) outcome = 'ended'
+      if (outcome === 'ended' || this.#sync !== sync) return
+      if (!this.#sink.isReady()) {
+        this.#pull() // waits for drain
+        return
+      }
     }
-    return context
+    queueMicrotask(() => this.#pull())
   }
 
-  #abortSignal(): AbortSignal {
+  /** Writes one batch (nothing when empty); `false` when the stream has ended or the sink threw. */
+  #writeBatch(chunk: string | Uint8Array): boolean {
+    if (this.#ended) return false
+    if (chunk.length === 0) return true
+    try {
+      this.#write(chunk)
+      return !this.#ended
+    } catch (error) {
+      this.#encoder.report(error)
+      this.#finish('error', { abort: true })
+      return false
+    }
+  }
+
+  /** Registers the one end listener (see {@link PumpContext}); `false` when it cannot. */
+  registerEndListener(listener: StreamEndListener): boolean {
+    if (this.#ended || this.#endListener !== undefined) return false
+    this.#endListener = listener
+    return true
+  }
+
+  /** `ctx.signal`, created on first read. */
+  abortSignal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController()
       // Read after the end: already aborted, as it would have been.
@@ -349,6 +421,17 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   }
 
   #closeIterator(): void {
+    const sync = this.#sync
+    this.#sync = undefined
+    if (sync !== undefined) {
+      // A sync generator's `finally` runs right here; a throw from it has no other outlet.
+      try {
+        sync.return?.()
+      } catch (error) {
+        this.#encoder.report(error)
+      }
+      return
+    }
     const current = this.#iterator
     this.#iterator = undefined
     if (current?.return === undefined) return
@@ -424,6 +507,63 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
     }
     this.#finish('error', outcome.mode === 'abort' ? { abort: true } : { abort: false, last: outcome.chunk })
   }
+}
+
+/**
+ * The most characters a synchronous source's batch collects before it is written (a Node
+ * response's default `highWaterMark`, 16 KiB), and how many batches one call writes before it lets
+ * other work run. Both bound the work and memory of one pull, whatever the sink says.
+ */
+const SYNC_BATCH_CHARS = 16 * 1024
+const SYNC_BATCHES_PER_TURN = 4
+
+/**
+ * A stream's source context. A class, so every stream's context has the same shape: `signal` is an
+ * own, enumerable accessor (so `{ ...ctx }` keeps it) whose getter is one shared function, and
+ * `[STREAM_END]` lives on the prototype. (An object literal with a getter per stream would get a
+ * hidden class of its own each time: hundreds of bytes per open stream, issue 7.) The getter
+ * creates the `AbortController` on first read; a context handed on as is to a channel registers
+ * through `STREAM_END` and never needs one.
+ */
+class PumpContext<R> implements StreamContext<R>, StreamEndNotifier {
+  declare readonly signal: AbortSignal
+  declare readonly lastEventId: string | undefined
+  declare readonly request: R
+  readonly #pump: { abortSignal(): AbortSignal; registerEndListener(listener: StreamEndListener): boolean }
+
+  static readonly #signalProperty: PropertyDescriptor = {
+    get(this: PumpContext<unknown>): AbortSignal {
+      return this.#pump.abortSignal()
+    },
+    enumerable: true,
+    configurable: true,
+  }
+
+  constructor(
+    pump: { abortSignal(): AbortSignal; registerEndListener(listener: StreamEndListener): boolean },
+    lastEventId: string | undefined,
+    request: R,
+  ) {
+    this.#pump = pump
+    Object.defineProperty(this, 'signal', PumpContext.#signalProperty)
+    this.lastEventId = lastEventId
+    this.request = request
+  }
+
+  /** Only the context itself registers: a copy such as `{ ...ctx, signal }` may carry another signal. */
+  [STREAM_END](listener: StreamEndListener, options: object): boolean {
+    return options === this && this.#pump.registerEndListener(listener)
+  }
+}
+
+function isSyncIterable<T>(value: StreamIterable<T>): value is Iterable<T> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !isReadableStream<T>(value) &&
+    !(Symbol.asyncIterator in value) &&
+    Symbol.iterator in value
+  )
 }
 
 function endedError(reason: StreamEndReason): DOMException {
