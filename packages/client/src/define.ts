@@ -101,7 +101,7 @@ export interface SocketEvents<
  */
 export type UnknownEvents = 'ignore' | 'report'
 
-class Definition<S extends EventSchemas, D extends string> implements EventDefinition<S, D> {
+class Definition<S extends EventSchemas, D extends string> implements EventDefinition<S, D>, DefinitionDecoder {
   readonly schemas: S
   readonly discriminator: D
   readonly events: readonly string[]
@@ -112,6 +112,61 @@ class Definition<S extends EventSchemas, D extends string> implements EventDefin
     this.events = Object.freeze(Object.keys(schemas))
     Object.freeze(this)
   }
+
+  // The client's decoding lives on the definition (not in free functions the connections import),
+  // so an app that never calls defineEvents bundles none of it.
+  decodeEvent<T>(
+    event: string,
+    data: unknown,
+    unknownEvents: UnknownEvents | undefined,
+    parse: ((input: never) => unknown) | undefined,
+  ): Decoded<T> | Promise<Decoded<T>> | null {
+    const schema = schemaOf(this, event)
+    if (schema === undefined) {
+      return unknownEvents === 'report' ? { ok: false, error: unknownEventError(this, event) } : null
+    }
+    return decode<T>(data, parse, schema as StandardSchemaV1<unknown, T>, event)
+  }
+
+  decodeEnvelope<T>(value: unknown, unknownEvents: UnknownEvents | undefined): Decoded<T> | Promise<Decoded<T>> | null {
+    const event = envelopeEvent(this, value)
+    if (typeof event !== 'string') return { ok: false, error: event }
+    const decoded = this.decodeEvent<unknown>(event, (value as { data?: unknown }).data, unknownEvents, undefined)
+    if (decoded === null) return null
+    const wrap = (result: Decoded<unknown>): Decoded<T> =>
+      result.ok ? { ok: true, value: { [this.discriminator]: event, data: result.value } as T } : result
+    return decoded instanceof Promise ? decoded.then(wrap) : wrap(decoded)
+  }
+}
+
+/**
+ * How a connection decodes with a definition: `null` means "skip silently" (an unknown type with
+ * `unknownEvents: 'ignore'`). `decodeEvent` decodes the data of an event named `event` (SSE);
+ * `decodeEnvelope` an envelope (NDJSON line, WebSocket message) into `{ [discriminator], data }`.
+ *
+ * @internal
+ */
+export interface DefinitionDecoder {
+  decodeEvent<T>(
+    event: string,
+    data: unknown,
+    unknownEvents: UnknownEvents | undefined,
+    parse: ((input: never) => unknown) | undefined,
+  ): Decoded<T> | Promise<Decoded<T>> | null
+  decodeEnvelope<T>(value: unknown, unknownEvents: UnknownEvents | undefined): Decoded<T> | Promise<Decoded<T>> | null
+}
+
+/**
+ * The decoder of a definition made by `defineEvents`; anything else is a `TypeError` when the
+ * connection is created (a hand-made object has no validation to run).
+ *
+ * @internal
+ */
+export function decoderOf(definition: EventDefinition, name: string): DefinitionDecoder {
+  if (typeof (definition as Partial<DefinitionDecoder>).decodeEnvelope !== 'function') {
+    throw new TypeError(`${name}: events must be a definition made by defineEvents()`)
+  }
+  return definition as EventDefinition & DefinitionDecoder
 }
 
 /**
@@ -279,40 +334,4 @@ function envelopeEvent(definition: EventDefinition, value: unknown): string | Va
   if (typeof event === 'string') return event
   const message = `A message is not an event envelope: expected an object with a string "${key}" field and "data"`
   return new ValidationError(message, [{ message, path: [key] }])
-}
-
-/**
- * Client side: decodes the data of an event named `event` (SSE). `null` means "skip silently"
- * (an unknown type with `unknownEvents: 'ignore'`).
- */
-export function decodeEvent<T>(
-  definition: EventDefinition,
-  event: string,
-  data: unknown,
-  unknownEvents: UnknownEvents | undefined,
-  parse: ((input: never) => unknown) | undefined,
-): Decoded<T> | Promise<Decoded<T>> | null {
-  const schema = schemaOf(definition, event)
-  if (schema === undefined) {
-    return unknownEvents === 'report' ? { ok: false, error: unknownEventError(definition, event) } : null
-  }
-  return decode<T>(data, parse, schema as StandardSchemaV1<unknown, T>, event)
-}
-
-/**
- * Client side: decodes an envelope (NDJSON line, WebSocket message) into `{ [discriminator], data }`
- * with validated data; `null` means "skip silently".
- */
-export function decodeEnvelope<T>(
-  definition: EventDefinition,
-  value: unknown,
-  unknownEvents: UnknownEvents | undefined,
-): Decoded<T> | Promise<Decoded<T>> | null {
-  const event = envelopeEvent(definition, value)
-  if (typeof event !== 'string') return { ok: false, error: event }
-  const decoded = decodeEvent<unknown>(definition, event, (value as { data?: unknown }).data, unknownEvents, undefined)
-  if (decoded === null) return null
-  const wrap = (result: Decoded<unknown>): Decoded<T> =>
-    result.ok ? { ok: true, value: { [definition.discriminator]: event, data: result.value } as T } : result
-  return decoded instanceof Promise ? decoded.then(wrap) : wrap(decoded)
 }

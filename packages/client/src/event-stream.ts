@@ -12,7 +12,7 @@ import {
 } from './connection/http.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
 import {
-  decodeEvent,
+  decoderOf,
   type EventDefinition,
   type TypedEventData,
   type TypedEventMessage,
@@ -103,7 +103,7 @@ const EVENT_STREAM = 'text/event-stream'
 
 class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>, T> {
   constructor(url: string | URL, options: EventStreamImplOptions<T>) {
-    const { resumable, events } = options
+    const { resumable } = options
     const resumeKey = resumable?.key ?? `sluice-resume:${String(url)}`
     const stored = resumable === undefined ? {} : loadResumePoint(resumable.storage, resumeKey)
     // replay: 'all' asks the server for the stream from its start (no Last-Event-ID).
@@ -125,6 +125,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
       throw new TypeError(`idleTimeout must be a number of ms > 0 or false, got ${String(idleTimeout)}`)
     }
     checkRequest('createEventStream', url, options.fetch ?? globalThis.fetch)
+    const events = options.events === undefined ? undefined : decoderOf(options.events, 'createEventStream')
     // Called with one argument only (no reviver), so JSON.parse itself serves.
     const parse = options.parse ?? (options.schema ? JSON.parse : undefined)
     // A resumable stream's id, once known: every later attempt is a GET of that stream (safe to
@@ -249,7 +250,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
               let decoded =
                 events === undefined
                   ? decode<T>(message.data, parse, options.schema, message.event)
-                  : decodeEvent<T>(events, message.event, message.data, options.unknownEvents, JSON.parse)
+                  : events.decodeEvent<T>(message.event, message.data, options.unknownEvents, JSON.parse)
               if (decoded instanceof Promise) decoded = await decoded
               // Handled from here (delivered or skipped), after an async schema answered: a message
               // dropped while it was being validated is asked for again.

@@ -11,7 +11,7 @@ import {
   type StreamRequestOptions,
 } from './connection/http.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
-import { decodeEnvelope, type EventDefinition, type EventEnvelope, type UnknownEvents } from './define.js'
+import { decoderOf, type EventDefinition, type EventEnvelope, type UnknownEvents } from './define.js'
 import type { SluiceError } from './errors.js'
 import { readNdjson } from './parse/ndjson.js'
 
@@ -119,6 +119,7 @@ class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
       throw new TypeError(`idleTimeout must be a number of ms > 0 or false, got ${String(idleTimeout)}`)
     }
     checkRequest('createNdjsonStream', url, options.fetch ?? globalThis.fetch)
+    const events = options.events === undefined ? undefined : decoderOf(options.events, 'createNdjsonStream')
     let request: RequestState = {
       url,
       method: (options.method ?? 'GET').toUpperCase(),
@@ -176,9 +177,9 @@ class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
           })
           for await (const value of values) {
             let decoded =
-              options.events === undefined
+              events === undefined
                 ? decode<T>(value, options.parse, options.schema)
-                : decodeEnvelope<T>(options.events, value, options.unknownEvents)
+                : events.decodeEnvelope<T>(value, options.unknownEvents)
             if (decoded === null) continue
             if (decoded instanceof Promise) decoded = await decoded
             // Dropped while an async schema validated it: not delivered, so the cursor stays.

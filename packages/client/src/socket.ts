@@ -11,7 +11,8 @@ import { type Decoded, decode } from './connection/decode.js'
 import { MAX_TIMER_DELAY } from './connection/retry.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
 import {
-  decodeEnvelope,
+  type DefinitionDecoder,
+  decoderOf,
   type EventDefinition,
   type EventEnvelope,
   type EventEnvelopeInput,
@@ -205,6 +206,7 @@ class SocketConnectionImpl<TReceive, TSend>
     const parse = options.parse ?? defaultParse
     const isPong = heartbeat ? (heartbeat.isPong ?? defaultIsPong) : undefined
     const maxBacklog = options.iteratorBufferSize ?? DEFAULT_ITERATOR_BUFFER_SIZE
+    const events = options.events === undefined ? undefined : decoderOf(options.events.server, 'createSocket')
 
     const run = (context: AttemptContext<TReceive, TReceive>): Promise<AttemptEnd> => {
       // partysocket owns the socket: URL provider, protocols, connect timeout, swapping listeners
@@ -285,8 +287,8 @@ class SocketConnectionImpl<TReceive, TSend>
           }
         }
         const handle = (raw: string | ArrayBuffer | Blob): void | Promise<void> => {
-          const decoded = options.events
-            ? decodeTyped<TReceive>(options.events.server, raw, parse, options.unknownEvents)
+          const decoded = events
+            ? decodeTyped<TReceive>(events, raw, parse, options.unknownEvents)
             : decode<TReceive>(raw, parse, options.schema)
           const apply = (result: Awaited<typeof decoded>) => {
             if (result === null) return
@@ -393,12 +395,12 @@ export function createSocket<TReceive = unknown, TSend = unknown>(
 
 /** A typed socket's decoding: `parse` (JSON by default), then the envelope against the server's definition. */
 function decodeTyped<T>(
-  definition: EventDefinition,
+  definition: DefinitionDecoder,
   raw: string | ArrayBuffer | Blob,
   parse: (data: string | ArrayBuffer | Blob) => unknown,
   unknownEvents: UnknownEvents | undefined,
 ): Decoded<T> | Promise<Decoded<T>> | null {
   const parsed = decode<unknown>(raw, parse, undefined)
   if (parsed instanceof Promise || !parsed.ok) return parsed as Decoded<T>
-  return decodeEnvelope<T>(definition, parsed.value, unknownEvents)
+  return definition.decodeEnvelope<T>(parsed.value, unknownEvents)
 }
