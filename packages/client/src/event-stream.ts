@@ -19,7 +19,7 @@ import {
   type UnknownEvents,
 } from './define.js'
 import { SluiceError, ValidationError } from './errors.js'
-import { type EventStreamMessage, LastEventIdMove, readEventStreamWithIdMoves } from './parse/event-stream.js'
+import { type EventStreamMessage, LastEventIdMove, readEventStreamBatches } from './parse/event-stream.js'
 import {
   loadResumePoint,
   RESUMABLE_END_EVENT,
@@ -190,7 +190,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
         signal: context.signal,
         onOpen: context.open,
         read: async (body, signal) => {
-          const items = readEventStreamWithIdMoves(body, {
+          const batches = readEventStreamBatches(body, {
             signal,
             onRetry: context.setServerDelay,
             ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
@@ -203,66 +203,74 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
             if (!signal.aborted) lastEventId = id
           }
           try {
-            for await (const message of items) {
-              if (message instanceof LastEventIdMove) {
-                handled(message.lastEventId)
-                continue
-              }
-              let finished = false
-              try {
-                finished = options.done?.(message) === true
-              } catch (cause) {
-                // A throwing predicate is treated like a failed parse: reported, message skipped.
-                handled(message.id)
-                const reason = cause instanceof Error ? cause.message : String(cause)
-                context.reportError(
-                  new ValidationError(`done() threw: ${reason}`, [{ message: reason }], {
-                    cause,
-                    event: message.event,
-                  }),
-                )
-                continue
-              }
-              if (finished) return 'done'
-              if (resumable !== undefined) {
-                // The resumable protocol's own events (server-kit's createResumableStreams) are
-                // read here and never delivered.
-                if (message.event === RESUMABLE_STREAM_EVENT) {
-                  handled(message.id)
-                  const id = streamIdOf(message.data)
-                  if (id === undefined) {
-                    context.reportError(
-                      new ValidationError(`Invalid ${RESUMABLE_STREAM_EVENT} event: expected {"id": string}`, [
-                        { message: 'expected {"id": string}' },
-                      ]),
-                    )
-                  } else {
-                    streamId = id
-                    savePosition(context)
-                  }
+            // One async step per chunk; the messages of a chunk are handled in one go, stopping as
+            // soon as the attempt is dropped (a listener calling reconnect() or close()).
+            for await (const batch of batches) {
+              for (const message of batch) {
+                if (signal.aborted) return undefined
+                if (message instanceof LastEventIdMove) {
+                  handled(message.lastEventId)
                   continue
                 }
-                if (message.event === RESUMABLE_END_EVENT) {
-                  savePosition(context, true)
-                  return 'done'
+                let finished = false
+                try {
+                  finished = options.done?.(message) === true
+                } catch (cause) {
+                  // A throwing predicate is treated like a failed parse: reported, message skipped.
+                  handled(message.id)
+                  const reason = cause instanceof Error ? cause.message : String(cause)
+                  context.reportError(
+                    new ValidationError(`done() threw: ${reason}`, [{ message: reason }], {
+                      cause,
+                      event: message.event,
+                    }),
+                  )
+                  continue
                 }
+                if (finished) return 'done'
+                if (resumable !== undefined) {
+                  // The resumable protocol's own events (server-kit's createResumableStreams) are
+                  // read here and never delivered.
+                  if (message.event === RESUMABLE_STREAM_EVENT) {
+                    handled(message.id)
+                    const id = streamIdOf(message.data)
+                    if (id === undefined) {
+                      context.reportError(
+                        new ValidationError(`Invalid ${RESUMABLE_STREAM_EVENT} event: expected {"id": string}`, [
+                          { message: 'expected {"id": string}' },
+                        ]),
+                      )
+                    } else {
+                      streamId = id
+                      savePosition(context)
+                    }
+                    continue
+                  }
+                  if (message.event === RESUMABLE_END_EVENT) {
+                    savePosition(context, true)
+                    return 'done'
+                  }
+                }
+                let decoded =
+                  events === undefined
+                    ? decode<T>(message.data, parse, options.schema, message.event)
+                    : events.decodeEvent<T>(message.event, message.data, options.unknownEvents, JSON.parse)
+                if (decoded instanceof Promise) decoded = await decoded
+                // Handled from here (delivered or skipped), after an async schema answered: a message
+                // dropped while it was being validated is asked for again.
+                handled(message.id)
+                if (decoded === null) continue
+                if (!decoded.ok) {
+                  context.reportError(decoded.error)
+                  continue
+                }
+                const data = decoded.value
+                const behind = context.deliver({ event: message.event, data, id: message.id }, data, message.id)
+                savePosition(context)
+                // A `for await` loop is handed one message per step: let it take this one before the
+                // next, as a per-message reader would (its buffer is for a loop that really lags).
+                if (behind) await undefined
               }
-              let decoded =
-                events === undefined
-                  ? decode<T>(message.data, parse, options.schema, message.event)
-                  : events.decodeEvent<T>(message.event, message.data, options.unknownEvents, JSON.parse)
-              if (decoded instanceof Promise) decoded = await decoded
-              // Handled from here (delivered or skipped), after an async schema answered: a message
-              // dropped while it was being validated is asked for again.
-              handled(message.id)
-              if (decoded === null) continue
-              if (!decoded.ok) {
-                context.reportError(decoded.error)
-                continue
-              }
-              const data = decoded.value
-              context.deliver({ event: message.event, data, id: message.id }, data, message.id)
-              savePosition(context)
             }
           } finally {
             // The snapshot follows the delivered messages' ids; it catches up here with the messages

@@ -25,8 +25,12 @@ export interface AttemptContext<TMessage, TData> {
   readonly lastEventId: string
   /** The server accepted the attempt. */
   open(): void
-  /** Delivers one message to listeners, iterators and the snapshot, in that order. */
-  deliver(message: TMessage, data: TData, lastEventId?: string): void
+  /**
+   * Delivers one message to listeners, iterators and the snapshot, in that order. Returns true when
+   * a `for await` loop has messages waiting: a transport that delivers a whole chunk's messages in
+   * one go then awaits once between messages, so a loop that keeps up is not overrun.
+   */
+  deliver(message: TMessage, data: TData, lastEventId?: string): boolean
   /** A non-fatal error (e.g. a message failed validation): shown on the snapshot and `onError`. */
   reportError(error: SluiceError): void
   /** The last event ID changed (SSE), shown on the snapshot and sent on the next reconnect. */
@@ -44,7 +48,8 @@ export interface Transport<TMessage, TData> {
 }
 
 interface IteratorSink<TMessage> {
-  push(message: TMessage): void
+  /** True when the message had to be buffered (the loop was not waiting for one). */
+  push(message: TMessage): boolean
   end(error: SluiceError | undefined): void
 }
 
@@ -186,11 +191,14 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     const sink: IteratorSink<TMessage> = {
       push: (message) => {
         // A listener may close the connection while a message is being delivered to everyone.
-        if (ended) return
+        if (ended) return false
         const waiting = pending
         pending = undefined
-        if (waiting) waiting({ done: false, value: message })
-        else if (buffer.push(message) > this.#bufferSize) {
+        if (waiting) {
+          waiting({ done: false, value: message })
+          return false
+        }
+        if (buffer.push(message) > this.#bufferSize) {
           buffer.pop()
           const max = this.#bufferSize
           sink.end(
@@ -201,7 +209,9 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
                 'receiving messages. Consume faster, raise iteratorBufferSize, or use listen().',
             ),
           )
+          return false
         }
+        return true
       },
       end: (error) => {
         if (ended) return
@@ -271,13 +281,18 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
         safely(this.#options.onOpen)
       },
       deliver: (message, data, lastEventId) => {
-        if (!live()) return
+        if (!live()) return false
         // Order is part of the contract: listeners see every message synchronously, before the
-        // (coalescible) snapshot change, so a reducer fed by listen() never loses one.
-        for (const onMessage of [...this.#listeners]) safely(onMessage, message)
-        safely(this.#options.onMessage, message)
-        for (const sink of [...this.#iterators]) sink.push(message)
+        // (coalescible) snapshot change, so a reducer fed by listen() never loses one. The listeners
+        // are copied (one may add another, which must wait for the next message); the sinks are not:
+        // pushing runs no user code, and a sink that ends removes only itself, which Set iteration
+        // allows.
+        if (this.#listeners.size > 0) for (const onMessage of [...this.#listeners]) safely(onMessage, message)
+        if (this.#options.onMessage !== undefined) safely(this.#options.onMessage, message)
+        let behind = false
+        for (const sink of this.#iterators) if (sink.push(message)) behind = true
         this.#dispatch({ type: 'message', data, lastEventId })
+        return behind
       },
       reportError: (error) => {
         if (!live()) return

@@ -79,7 +79,28 @@ export function readEventStream(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions = {},
 ): AsyncGenerator<EventStreamMessage, void, undefined> {
-  return parseEventStream(input, options, false) as AsyncGenerator<EventStreamMessage, void, undefined>
+  return readMessages(input, options)
+}
+
+async function* readMessages(
+  input: Response | ReadableStream<Uint8Array>,
+  options: ReadEventStreamOptions,
+): AsyncGenerator<EventStreamMessage, void, undefined> {
+  const { signal } = options
+  const parse = eventStreamParser(options, false)
+  // The loop of `parseChunks`, inlined: a message passes through one generator here instead of
+  // three (this one, `parseChunks` and its per-chunk batch), which is most of the per-message cost
+  // of small events. An error thrown while parsing a chunk (the bound) is rethrown only after the
+  // messages parsed from that chunk before it were delivered, so nothing valid that came first is
+  // lost. Leaving the loop for any reason ends `readChunks`, which releases the reader.
+  for await (const chunk of readChunks(input, signal, 'readEventStream')) {
+    const { batch, failure } = parse(chunk)
+    for (let i = 0; i < batch.length; i++) {
+      if (signal?.aborted) return
+      yield batch[i] as EventStreamMessage
+    }
+    if (failure !== undefined) throw failure.error
+  }
 }
 
 /**
@@ -94,24 +115,39 @@ export class LastEventIdMove {
 }
 
 /**
- * `readEventStream`, and with `withIdMoves` also a {@link LastEventIdMove} in stream order for every
- * block without data that changes the last event ID.
+ * `readEventStream` for `createEventStream`: the messages of each chunk as one batch (one async step
+ * per chunk instead of one per message), with a {@link LastEventIdMove} in stream order for every
+ * block without data that changes the last event ID. An error of a chunk (the bound) is thrown by
+ * the call after the batch of the messages before it. The caller checks its signal between messages.
  *
  * @internal
  */
-export function readEventStreamWithIdMoves(
+export async function* readEventStreamBatches(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions = {},
-): AsyncGenerator<EventStreamMessage | LastEventIdMove, void, undefined> {
-  return parseEventStream(input, options, true)
+): AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined> {
+  const parse = eventStreamParser(options, true)
+  for await (const chunk of readChunks(input, options.signal, 'readEventStream')) {
+    const { batch, failure } = parse(chunk)
+    if (batch.length > 0) yield batch
+    if (failure !== undefined) throw failure.error
+  }
 }
 
-async function* parseEventStream(
-  input: Response | ReadableStream<Uint8Array>,
-  options: ReadEventStreamOptions,
-  withIdMoves: boolean,
-): AsyncGenerator<EventStreamMessage | LastEventIdMove, void, undefined> {
-  const { onRetry, onComment, onLastEventId, signal } = options
+/** What parsing one chunk gives: its messages, and the error that stops the stream after them. */
+interface ChunkResult {
+  readonly batch: ReadonlyArray<EventStreamMessage | LastEventIdMove>
+  readonly failure: { readonly error: unknown } | undefined
+}
+
+/**
+ * The parser behind both readers: a function that takes the stream's chunks in order and returns
+ * the messages of each. At the end of the stream nothing is fed: a partial line and an event without
+ * its blank line are discarded, per spec ("If the file ends in the middle of an event, before the
+ * final empty line, the incomplete event is not dispatched.").
+ */
+function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean): (chunk: Uint8Array) => ChunkResult {
+  const { onRetry, onComment, onLastEventId } = options
   const maxMessageSize = checkLimit(
     'readEventStream',
     'maxMessageSize',
@@ -124,7 +160,7 @@ async function* parseEventStream(
    * `id` is first what eventsource-parser reports: the block's own `id:` or undefined, resolved
    * against the last event ID once the chunk is parsed.
    */
-  const parsed: EventStreamMessage[] = []
+  let parsed: EventStreamMessage[] = []
   // The spec's "last event ID buffer": it is not reset at dispatch, so the ID persists across events.
   let lastEventId = ''
   let out: Array<EventStreamMessage | LastEventIdMove> = parsed
@@ -262,15 +298,7 @@ async function* parseEventStream(
     }
   }
 
-  // The loop of `parseChunks`, inlined: a message passes through one generator here instead of
-  // three (this one, `parseChunks` and its per-chunk batch), which is most of the per-message cost
-  // of small events. An error thrown while parsing a chunk (the bound) is rethrown only after the
-  // messages parsed from that chunk before it were delivered, so nothing valid that came first is
-  // lost. Leaving the loop for any reason ends `readChunks`, which releases the reader.
-  // At the end of the stream a partial line and an event without its blank line are discarded, per
-  // spec ("If the file ends in the middle of an event, before the final empty line, the incomplete
-  // event is not dispatched."): nothing is fed at the end.
-  for await (const chunk of readChunks(input, signal, 'readEventStream')) {
+  return (chunk) => {
     let failure: { error: unknown } | undefined
     try {
       push(chunk)
@@ -278,13 +306,9 @@ async function* parseEventStream(
       failure = { error }
     }
     const batch = out
-    for (let i = 0; i < batch.length; i++) {
-      if (signal?.aborted) return
-      yield batch[i]!
-    }
-    parsed.length = 0
+    parsed = []
     out = parsed
-    if (failure !== undefined) throw failure.error
+    return { batch, failure }
   }
 }
 
