@@ -11,11 +11,11 @@
  *   they are present is part of the identity (presence changes what the connection does).
  */
 
-/** Options whose value is a constructor: compared by identity, never wrapped (`new` needs the real class). */
-const CONSTRUCTOR_OPTIONS: ReadonlySet<string> = new Set(['WebSocket'])
+/** The option whose value is a constructor: compared by identity, never wrapped (`new` needs the real class). */
+const CONSTRUCTOR_OPTION = 'WebSocket'
 
-/** Options read through a ref although they are objects, because users often build them inline. */
-const REF_OBJECT_OPTIONS: ReadonlySet<string> = new Set(['schema'])
+/** The option read through a ref although it is an object, because users often build it inline. */
+const REF_OBJECT_OPTION = 'schema'
 
 let nextObjectId = 0
 // Objects that have no meaningful value to compare (a Blob, a FormData, an AbortSignal, a class)
@@ -115,8 +115,8 @@ export function connectionIdentity(
     const value = options[name]
     if (value === undefined) continue
     let key: string
-    if (CONSTRUCTOR_OPTIONS.has(name) && typeof value === 'function') key = `ctor#${objectId(value)}`
-    else if (REF_OBJECT_OPTIONS.has(name) && isStandardSchema(value)) key = 'schema'
+    if (name === CONSTRUCTOR_OPTION && typeof value === 'function') key = `ctor#${objectId(value)}`
+    else if (name === REF_OBJECT_OPTION && isStandardSchema(value)) key = 'schema'
     else if (name === 'headers') key = headersKey(value)
     else key = valueKey(value)
     parts.push(`${JSON.stringify(name)}:${key}`)
@@ -188,8 +188,8 @@ export function bindRefOptions(
   const candidates = (path: readonly string[]) => current().map((options) => at(options, path))
   const bind = (value: unknown, path: readonly string[]): unknown => {
     const name = path[path.length - 1] ?? ''
-    if (path.length === 1 && CONSTRUCTOR_OPTIONS.has(name)) return value
-    if (path.length === 1 && REF_OBJECT_OPTIONS.has(name) && isStandardSchema(value)) {
+    if (path.length === 1 && name === CONSTRUCTOR_OPTION) return value
+    if (path.length === 1 && name === REF_OBJECT_OPTION && isStandardSchema(value)) {
       const fallback = value
       return {
         '~standard': {
