@@ -182,6 +182,8 @@ describe('readEventStream on streams of every kind of block', () => {
     expect(rejected.messages).toHaveLength(100)
     expect(rejected.error).toBeInstanceOf(LimitExceededError)
     expect((rejected.error as Error).message).toMatch(/maxMessageSize \(200 bytes\)/)
+    // Parsed up to the chunk that passed the bound (the line began in an earlier one).
+    expect((rejected.error as Error).message).toMatch(/parsed up to byte 1020$/)
     const fits = await run(bytes(`${small}${big}\n\n`), cutsAt, 200)
     expect(fits.error).toBeUndefined()
     expect(fits.messages).toHaveLength(101)

@@ -92,6 +92,12 @@ export class EventStreamScan {
    * can skip scanning whole blocks and scan again from the block still being assembled.
    */
   startBlock(): void {
+    this.startStream()
+    this.#bom = 3
+  }
+
+  /** Forgets everything: the next byte is the first of the stream (a BOM may come first). */
+  startStream(): void {
     this.#messageBytes = 0
     this.#pendingBytes = 0
     this.#headLength = 0
@@ -99,7 +105,7 @@ export class EventStreamScan {
     this.#blockIds.length = 0
     this.#blockHasData = false
     this.#skipLf = false
-    this.#bom = 3
+    this.#bom = 0
   }
 
   /**

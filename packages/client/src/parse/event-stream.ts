@@ -209,14 +209,17 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
 
   // The byte scan (EventStreamScan) keeps the bound exact in bytes and finds the ID of blocks
   // without data, but it costs as much as parsing. It runs only where it can matter:
-  // - while `synced`, on every byte (the stream start, CR line breaks, a block near the bound);
+  // - while `synced`, on every byte (after CR line breaks, or once a block came near the bound,
+  //   until the next blank line);
   // - otherwise the scan stands at the start of the block being assembled, whose bytes so far are
   //   kept in `block` (views of chunks already read, at most the bound), and a chunk is parsed
   //   without it when it cannot pass the bound (all of `block` and the chunk together fit) and
   //   every blank line in it dispatched a message. When one did not (a block without data ended),
   //   the scan runs from `block` over the chunk to find the ID moves, before anything is yielded.
   const scan = new EventStreamScan(maxMessageSize)
-  let synced = true
+  let synced = false
+  /** `block` starts at the stream start (no blank line yet): the scan starts there with its BOM rule. */
+  let atStreamStart = true
   const block: Uint8Array[] = []
   let blockBytes = 0
   /** Bytes of the stream before the chunk in hand, to say where an oversized message is. */
@@ -225,18 +228,26 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
   let endsLf = false
 
   const rescan = (chunk: Uint8Array) => {
-    scan.startBlock()
+    if (atStreamStart) scan.startStream()
+    else scan.startBlock()
     for (const part of block) scan.scan(part)
     return scan.scan(chunk)
   }
 
   const push = (chunk: Uint8Array) => {
     const length = chunk.byteLength
-    const hasCr = chunk.indexOf(CR) !== -1
-    let exact = synced || hasCr || blockBytes + length > maxMessageSize
+    let exact = synced || blockBytes + length > maxMessageSize
     let end = length
     if (exact) end = synced ? scan.scan(chunk) : rescan(chunk)
     let text = decoder.decode(end === length ? chunk : chunk.subarray(0, end), { stream: true })
+    // CR and LF bytes are the same characters in the text (never part of a multi-byte character).
+    const hasCr = text.indexOf('\r') !== -1
+    if (hasCr && !exact) {
+      // Blank lines are only counted on LF line breaks: scan this chunk (cannot pass the bound).
+      rescan(chunk)
+      exact = true
+    }
+    const blanks = hasCr ? 0 : blankLines(text, endsLf)
     if (text.length > 0) {
       if (skipLf) {
         skipLf = false
@@ -251,7 +262,7 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
       }
       parser.feed(text)
     }
-    if (!exact && countBlankLines(text, endsLf) !== parsed.length) {
+    if (!exact && blanks !== parsed.length) {
       // At least one blank line dispatched no message: a block without data, whose `id:` (if any)
       // still moves the last event ID. Cannot pass the bound (checked above).
       rescan(chunk)
@@ -262,7 +273,7 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
       throw new LimitExceededError(
         'maxMessageSize',
         maxMessageSize,
-        `Server-sent event larger than maxMessageSize (${maxMessageSize} bytes): the line starting at byte ${offset + end} of the stream passes it`,
+        `Server-sent event larger than maxMessageSize (${maxMessageSize} bytes); the stream was parsed up to byte ${offset + end}`,
       )
     }
     offset += length
@@ -271,27 +282,30 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
       // nothing of a block is buffered.
       synced = !scan.idle
       if (!synced) {
+        atStreamStart = false
         block.length = 0
         blockBytes = 0
       }
       endsLf = false
       return
     }
-    const blankEnd = lastBlankLineEnd(chunk, text, endsLf)
+    const blankEnd = blanks === 0 ? -1 : byteIndexAfter(chunk, text, lastBlankAfter)
     endsLf = text.length > 0 ? text.charCodeAt(text.length - 1) === LF : endsLf
     if (blankEnd !== -1) {
       // The scan restarts at the block after the last blank line; its bytes so far are kept.
       scan.startBlock()
       synced = false
+      atStreamStart = false
       block.length = 0
       blockBytes = length - blankEnd
       if (blockBytes > 0) block.push(blankEnd === 0 ? chunk : chunk.subarray(blankEnd))
-    } else if (synced) {
-      if (scan.idle) {
-        synced = false
-        block.length = 0
-        blockBytes = 0
-      }
+    } else if (exact) {
+      // The scan has seen every byte so far: it goes on from here, one chunk at a time (rescanning
+      // the kept block for every chunk near the bound would be quadratic), until a blank line.
+      synced = !scan.idle
+      if (!synced) atStreamStart = false
+      block.length = 0
+      blockBytes = 0
     } else {
       block.push(chunk)
       blockBytes += length
@@ -316,12 +330,18 @@ const LF = 0x0a
 const CR = 0x0d
 const NO_MOVES: readonly IdMove[] = []
 
+/** Text index just after the last blank line that {@link blankLines} counted. */
+let lastBlankAfter = -1
+
 /**
  * Blank lines in `text` (LF line breaks only), counting each one that ends a non-empty block: a
  * lower bound of the blocks dispatched, so a count equal to the messages the parser dispatched
  * means every block that ended had data. A blank line straddling two chunks counts in the second.
+ * Leaves the index after the last one counted in `lastBlankAfter` (the blank lines of a run of them
+ * are counted from the first, so it may stand before the last of such a run: what follows it is then
+ * an empty line, which starts no block).
  */
-function countBlankLines(text: string, previousEndsLf: boolean): number {
+function blankLines(text: string, previousEndsLf: boolean): number {
   let count = 0
   let from = 0
   if (previousEndsLf && text.charCodeAt(0) === LF) {
@@ -330,22 +350,19 @@ function countBlankLines(text: string, previousEndsLf: boolean): number {
   }
   for (;;) {
     const at = text.indexOf('\n\n', from)
-    if (at === -1) return count
+    if (at === -1) break
     count += 1
     from = at + 2
   }
+  lastBlankAfter = from
+  return count
 }
 
 /**
- * Byte index in `chunk` just after its last blank line, or -1 when it has none (LF line breaks only;
- * `text` is the chunk decoded). Found on the text, then located in the bytes by counting the LFs
- * after it, which are the same in both (an LF is never part of a multi-byte character).
+ * The byte index in `chunk` of text index `after` (just after an LF of `text`, the chunk decoded),
+ * found by counting the LFs from there to the end, which are the same in both.
  */
-function lastBlankLineEnd(chunk: Uint8Array, text: string, previousEndsLf: boolean): number {
-  let after = text.lastIndexOf('\n\n')
-  if (after !== -1) after += 2
-  else if (previousEndsLf && text.charCodeAt(0) === LF) after = 1
-  else return -1
+function byteIndexAfter(chunk: Uint8Array, text: string, after: number): number {
   let lfs = 1
   for (let at = text.indexOf('\n', after); at !== -1; at = text.indexOf('\n', at + 1)) lfs += 1
   let index = chunk.byteLength
