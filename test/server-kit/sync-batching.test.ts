@@ -167,3 +167,56 @@ describe('encoding a message once per fan-out', () => {
     expect(await readAll(server.url)).toEqual([{ id: '2', event: 'message', data: '{"n":2}' }])
   })
 })
+
+describe('a live channel subscription read by the pump', () => {
+  it('writes a burst published in one turn in one batch, in order, after a resumed replay too', async () => {
+    const channel = createChannel<{ n: number }>()
+    const writes: number[] = []
+    server = await createTestServer((req: IncomingMessage, res: ServerResponse) => {
+      const index = writes.push(0) - 1
+      const write = res.write.bind(res) as (chunk: string | Uint8Array) => boolean
+      res.write = ((chunk: string | Uint8Array) => {
+        writes[index]!++
+        return write(chunk)
+      }) as typeof res.write
+      return sendEventStream(req, res, (ctx) => channel.subscribe(ctx))
+    })
+    const first = channel.publish({ n: 0 })
+    const live = await rawGet(server.url)
+    const resumed = await rawGet(server.url, { 'last-event-id': first })
+    await waitFor('two subscribers', () => channel.subscriberCount === 2)
+    // The resumed one first replays nothing (it is up to date), then reads live.
+    const before = [...writes]
+    const ids: string[] = []
+    for (let n = 1; n <= 50; n++) ids.push(channel.publish({ n }))
+    const lastFrame = formatEvent({ id: ids.at(-1)!, data: { n: 50 } })
+    for (const client of [live, resumed]) {
+      const body = await client.waitForText(lastFrame)
+      const seen = [...body.matchAll(/^id: (.+)$/gm)].map((match) => match[1])
+      expect(seen).toEqual(ids)
+    }
+    // 50 messages, one write each before; now the queued burst goes out together.
+    expect(writes[0]! - before[0]!).toBeLessThanOrEqual(2)
+    expect(writes[1]! - before[1]!).toBeLessThanOrEqual(2)
+    live.abort()
+    resumed.abort()
+    await waitFor('both unsubscribed', () => channel.subscriberCount === 0)
+  })
+
+  it('still ends a subscriber whose burst in one turn passes maxQueue, after delivering the queued ones', async () => {
+    const channel = createChannel<{ n: number }>({ maxQueue: 10 })
+    const ended: StreamEndReason[] = []
+    server = await createTestServer((req: IncomingMessage, res: ServerResponse) =>
+      sendEventStream(req, res, (ctx) => channel.subscribe(ctx), { onClose: (reason) => ended.push(reason) }),
+    )
+    const client = await rawGet(server.url)
+    await waitFor('one subscriber', () => channel.subscriberCount === 1)
+    const ids: string[] = []
+    for (let n = 0; n < 11; n++) ids.push(channel.publish({ n }))
+    const body = await client.ended
+    expect([...body.matchAll(/^id: (.+)$/gm)].map((match) => match[1])).toEqual(ids.slice(0, 10))
+    await waitFor('the stream to end', () => ended.length === 1)
+    expect(ended).toEqual(['end'])
+    expect(channel.subscriberCount).toBe(0)
+  })
+})

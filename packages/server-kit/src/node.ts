@@ -81,15 +81,17 @@ class NodeSink implements PumpSink {
     this.hooks.drain()
   }
 
-  start(status: number, headers: Headers): void {
+  start(status: number, headers: Headers | Readonly<Record<string, string>>): void {
     const res = this.#res
     if (res.destroyed || res.writableEnded) {
       this.hooks.disconnect()
       return
     }
     if (!res.headersSent) {
-      if (this.#statusText === undefined) res.writeHead(status, toNodeHeaders(headers))
-      else res.writeHead(status, this.#statusText, toNodeHeaders(headers))
+      // Not `instanceof`: a Response's headers may come from another realm (jsdom, a vm context).
+      const nodeHeaders = isHeaders(headers) ? toNodeHeaders(headers) : headers
+      if (this.#statusText === undefined) res.writeHead(status, nodeHeaders)
+      else res.writeHead(status, this.#statusText, nodeHeaders)
       // Headers go out now, before the first event: the client is `open` as soon as it is accepted.
       res.flushHeaders()
     }
@@ -146,6 +148,10 @@ class NodeSink implements PumpSink {
   }
 }
 
+function isHeaders(headers: Headers | Readonly<Record<string, string>>): headers is Headers {
+  return typeof (headers as { getSetCookie?: unknown }).getSetCookie === 'function'
+}
+
 function nodeHeaderValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
@@ -161,7 +167,10 @@ export function pumpNode<T>(
   extra?: { statusText?: string | undefined; exactHeaders?: Headers },
 ): Promise<void> {
   const { status, sendTimeout } = checkServeOptions(options)
-  const headers = extra?.exactHeaders ?? mergeHeaders(defaults, options.headers)
+  // Without extra headers, the defaults go to `writeHead` as they are: a `Headers` object per
+  // stream (and the Fetch headers code it compiles and runs) is only needed to merge.
+  const headers =
+    extra?.exactHeaders ?? (options.headers === undefined ? defaults : mergeHeaders(defaults, options.headers))
   return runPump(
     {
       // A HEAD response has no body (Node drops every write), so an endless source would be pulled

@@ -5,6 +5,7 @@
  * ending the source with `return()` so its `finally` runs.
  */
 import { type IdleGroup, type IdleWatched, touchIdle, unwatchIdle, watchIdle } from './keep-alive.js'
+import { PUSH_SOURCE, type PushCapable, type PushConsumer, type PushSource } from './push-source.js'
 import { STREAM_END, type StreamEndListener, type StreamEndNotifier } from './stream-end.js'
 
 /** What a source function receives. */
@@ -67,8 +68,11 @@ export interface StreamEncoder<T> {
 
 /** Where a pump writes: a Node `ServerResponse` or a Fetch `ReadableStream` body. Internal. */
 export interface PumpSink {
-  /** Sends the status and headers at once, before any event. */
-  start(status: number, headers: Headers): void
+  /**
+   * Sends the status and headers at once, before any event. A plain record is a helper's own
+   * default headers, used as they are (lower-case names, never mutated).
+   */
+  start(status: number, headers: Headers | Readonly<Record<string, string>>): void
   /** Writes a chunk; `false` means the sink is full: wait for `hooks.drain()` before pulling more. */
   write(chunk: string | Uint8Array): boolean
   /** Whether a write now would not queue behind unsent data (keepalives are skipped otherwise). */
@@ -117,7 +121,7 @@ export interface PumpInput<T, R> {
   readonly source: StreamSource<T, R>
   readonly encoder: StreamEncoder<T>
   readonly status: number
-  readonly headers: Headers
+  readonly headers: Headers | Readonly<Record<string, string>>
   readonly request: R
   readonly lastEventId: string | undefined
   readonly signal: AbortSignal | undefined
@@ -144,7 +148,7 @@ export function runPump<T, R>(input: PumpInput<T, R>, createSink: (hooks: PumpHo
  * own shutdown `EventListener` (`handleEvent`) and its own keepalive entry ({@link IdleWatched}).
  * While a stream waits for its source, all it holds is one pending `next()` promise.
  */
-class Pump<T, R> implements PumpHooks, IdleWatched {
+class Pump<T, R> implements PumpHooks, IdleWatched, PushConsumer {
   readonly done: Promise<void>
   readonly #encoder: StreamEncoder<T>
   readonly #sendTimeout: number | false
@@ -161,6 +165,8 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   #iterator: AsyncIterator<T> | undefined
   /** The source's own iterator when it is synchronous: pulled in batches, without a promise per item. */
   #sync: Iterator<T> | undefined
+  /** The source's push side, once it offers one (a live channel subscription, see push-source.ts). */
+  #push: PushSource<T> | undefined
   /** The pump is paused until the sink drains (`drain()` resumes it). */
   #waitingForDrain = false
   #drainTimer: ReturnType<typeof setTimeout> | undefined
@@ -169,9 +175,12 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   idlePrev: IdleWatched | undefined = undefined
   idleNext: IdleWatched | undefined = undefined
   idleGroup: IdleGroup | undefined = undefined
-  // One pair of callbacks per stream for every `next()` (not a closure per item).
-  readonly #onNext = (result: IteratorResult<T>) => this.#handleNext(result)
-  readonly #onNextError = (error: unknown) => this.#fail(error)
+  // One pair of callbacks per stream for every `next()` (not a closure per item), created when an
+  // asynchronous source first needs them.
+  #onNext: ((result: IteratorResult<T>) => void) | undefined
+  #onNextError: ((error: unknown) => void) | undefined
+  /** Resumes a push source's reader in a microtask (see {@link Pump.wakeUp}); created on first use. */
+  #onWake: (() => void) | undefined
 
   constructor(input: PumpInput<T, R>, createSink: (hooks: PumpHooks) => PumpSink) {
     this.#encoder = input.encoder
@@ -289,16 +298,23 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
       if (this.#sendTimeout !== false) this.#drainTimer = setTimeout(Pump.#sendTimedOut, this.#sendTimeout, this)
       return
     }
-    const sync = this.#sync
-    if (sync !== undefined) {
-      this.#pullSync(sync)
+    if (this.#sync !== undefined || this.#push !== undefined) {
+      this.#pullSync()
       return
     }
     const iterator = this.#iterator
     if (iterator === undefined) return
     try {
+      const push = (iterator as Partial<PushCapable<T>>)[PUSH_SOURCE]?.()
+      if (push !== undefined) {
+        this.#push = push
+        this.#pullSync()
+        return
+      }
       // After the stream ended, a late rejection lands here and is moot (often the AbortError
       // ctx.signal caused): `#fail` ignores it, and it is never an unhandled rejection.
+      this.#onNext ??= (result: IteratorResult<T>) => this.#handleNext(result)
+      this.#onNextError ??= (error: unknown) => this.#fail(error)
       iterator.next().then(this.#onNext, this.#onNextError)
     } catch (error) {
       this.#fail(error)
@@ -306,23 +322,39 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   }
 
   /**
-   * Synchronous source: pulls items at once and writes them in batches of up to the sink's
+   * The push source has something again. Called from inside `publish`: the items are taken one
+   * microtask later, so a burst published in one turn is still queued when the subscription
+   * counts it against `maxQueue` (see push-source.ts).
+   */
+  wakeUp(): void {
+    this.#onWake ??= () => this.#pull()
+    queueMicrotask(this.#onWake)
+  }
+
+  /**
+   * Synchronous source (or a push source's queued items): pulls items at once and writes them in batches of up to the sink's
    * `room()` (at most {@link SYNC_BATCH_CHARS} characters), one `write` per batch rather than per item (and no
    * promise per item), while the sink can take more. Backpressure and `sendTimeout` work as for
    * any source: the sink's readiness is checked after every batch, and a full sink pauses the pump
    * until `drain()`. What was pulled before an error is written before the error is handled.
    */
-  #pullSync(sync: Iterator<T>): void {
+  #pullSync(): void {
     const encoder = this.#encoder
+    const sync = this.#sync
+    const push = this.#push
     let batch = ''
     // Bounded work per call even for a sink that never fills (a microtask continues it).
     for (let batches = 0; batches < SYNC_BATCHES_PER_TURN; batches++) {
-      let outcome: 'full' | 'done' | 'ended' = 'full'
+      let outcome: 'full' | 'done' | 'wait' = 'full'
       let failure: { error: unknown } | undefined
       const room = Math.min(SYNC_BATCH_CHARS, this.#sink.room())
       try {
         while (batch.length < room) {
-          const result = sync.next()
+          const result = sync !== undefined ? sync.next() : push?.take()
+          if (result === undefined) {
+            outcome = 'wait'
+            break
+          }
           if (result.done) {
             outcome = 'done'
             break
@@ -349,14 +381,18 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
         this.#finish('end')
         return
       }
-      if (this.#ended) outcome = 'ended'
-      if (outcome === 'ended' || this.#sync !== sync) return
+      if (this.#ended || this.#sync !== sync || this.#push !== push) return
+      if (outcome === 'wait') {
+        push?.wait(this)
+        return
+      }
       if (!this.#sink.isReady()) {
         this.#pull() // waits for drain
         return
       }
     }
-    queueMicrotask(() => this.#pull())
+    this.#onWake ??= () => this.#pull()
+    queueMicrotask(this.#onWake)
   }
 
   /** Writes one batch (nothing when empty); `false` when the stream has ended or the sink threw. */
@@ -421,6 +457,7 @@ class Pump<T, R> implements PumpHooks, IdleWatched {
   }
 
   #closeIterator(): void {
+    this.#push = undefined
     const sync = this.#sync
     this.#sync = undefined
     if (sync !== undefined) {

@@ -1,4 +1,5 @@
 import { SluiceError } from '@sluice/client'
+import { PUSH_SOURCE, type PushCapable, type PushConsumer, type PushSource } from '../push-source.js'
 import { STREAM_END, type StreamEndNotifier } from '../stream-end.js'
 import type {
   ChannelGapReason,
@@ -346,9 +347,10 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 /**
  * One subscriber's state: its bounded live queue, and the one place that ends it. Kept small, one
  * per open stream (issue 7): no closures; it is its own abort listener (`handleEvent`), and a
- * waiting reader holds one promise.
+ * waiting reader holds one promise. A stream pump reads it as a {@link PushSource} instead: no
+ * promise at all, and whatever is queued is written in one batch.
  */
-class Subscriber<T> {
+class Subscriber<T> implements PushSource<ChannelEvent<T>> {
   ended = false
   readonly #queue: ChannelMessage<T>[] = []
   /** Highest id queued or delivered: a message at or below it is a duplicate. */
@@ -357,6 +359,8 @@ class Subscriber<T> {
   /** The pending `next()` of a reader waiting for a message, and how to settle it. */
   #waiting: Promise<Delivery<T>> | undefined
   #wake: ((subscriber: Subscriber<T>) => void) | undefined
+  /** A pump waiting for the next message (see push-source.ts). */
+  #consumer: PushConsumer | undefined
   readonly #store: ChannelStore<T>
   readonly #maxQueue: number
   readonly #registry: Set<Subscriber<T>>
@@ -425,24 +429,41 @@ class Subscriber<T> {
   next(): Promise<Delivery<T>> {
     // A second reader while one waits is served after it, in order (as an async generator would).
     if (this.#waiting !== undefined) return this.#waiting.then(() => this.next())
-    if (this.#queue.length > 0 || this.ended) return Promise.resolve(this.take())
+    if (this.#queue.length > 0 || this.ended) return Promise.resolve(this.shift())
     // The message is taken one microtask after the wake-up, not by the wake-up itself: a burst
     // published in one turn then finds it still queued, so `maxQueue` counts it (the bound and
-    // what an overflowing subscriber still receives stay exact). `take` is shared, not a closure.
+    // what an overflowing subscriber still receives stay exact). `takeAfterWake` is shared, not a
+    // closure. (A push reader, see push-source.ts, takes in a later microtask for the same reason.)
     this.#waiting = new Promise<Subscriber<T>>((resolve) => {
       this.#wake = resolve
     }).then(takeAfterWake)
     return this.#waiting
   }
 
+  /** {@link PushSource.take}: the next message now, done once ended and drained, else `undefined`. */
+  take(): Delivery<T> | undefined {
+    return this.#queue.length > 0 || this.ended ? this.shift() : undefined
+  }
+
+  /** {@link PushSource.wait}. */
+  wait(consumer: PushConsumer): void {
+    this.#consumer = consumer
+    if (this.#queue.length > 0 || this.ended) this.#wakeUp()
+  }
+
+  /** Whether a `next()` is pending (then a push reader must not take from under it). */
+  get reading(): boolean {
+    return this.#waiting !== undefined
+  }
+
   /** The waiting reader's turn: another `next()` chained behind it may now read directly. */
   takeAfterWake(): Delivery<T> {
     this.#waiting = undefined
-    return this.take()
+    return this.shift()
   }
 
   /** The next queued message, or done (only called when one is queued or the subscriber ended). */
-  take(): Delivery<T> {
+  shift(): Delivery<T> {
     const message = this.#queue.shift()
     return message !== undefined ? { done: false, value: message } : DONE
   }
@@ -463,6 +484,11 @@ class Subscriber<T> {
 
   /** Settles a waiting reader with the next message, or with done when the queue ended empty. */
   #wakeUp(): void {
+    const consumer = this.#consumer
+    if (consumer !== undefined) {
+      this.#consumer = undefined
+      consumer.wakeUp()
+    }
     const wake = this.#wake
     if (wake === undefined) return
     this.#wake = undefined
@@ -479,7 +505,7 @@ function takeAfterWake<T>(subscriber: Subscriber<T>): Delivery<T> {
  * live queue. `return()` acts at once: an async generator would queue it behind a pending `next()`,
  * which would keep a departed client registered until the next publish.
  */
-class Subscription<T> implements ChannelSubscription<T> {
+class Subscription<T> implements ChannelSubscription<T>, PushCapable<ChannelEvent<T>> {
   readonly #subscriber: Subscriber<T>
   #replay: AsyncGenerator<ChannelEvent<T>, void> | undefined
   #returned = false
@@ -501,6 +527,15 @@ class Subscription<T> implements ChannelSubscription<T> {
     // The replay handed over to the live queue (or ended the subscriber, which is then done).
     if (this.#replay === replay) this.#replay = undefined
     return this.#returned ? DONE : this.#subscriber.next()
+  }
+
+  /**
+   * The live queue as a {@link PushSource} for the stream pump, once the replay (if any) has handed
+   * over and no `next()` is pending; until then the pump reads through `next()`.
+   */
+  [PUSH_SOURCE](): PushSource<ChannelEvent<T>> | undefined {
+    if (this.#returned || this.#replay !== undefined || this.#subscriber.reading) return undefined
+    return this.#subscriber
   }
 
   return(): Promise<Delivery<T>> {

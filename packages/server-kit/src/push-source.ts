@@ -1,0 +1,36 @@
+/**
+ * An internal handshake between the pump and a channel subscription, so that fan-out costs no
+ * promise per message per subscriber (issue 6, fan-out; issue 7, "One process, many streams").
+ *
+ * Through the async iterator protocol, every delivery to every subscriber is a `next()` promise, a
+ * reaction and a resolver, and every waiting stream holds a chain of them. A source that has its
+ * items in memory can instead be asked for what it has right now (`take`), and tell the pump when
+ * more arrived (`wait`): the pump then writes everything queued in one batch, with the same
+ * backpressure as any source (it only takes while the sink can take more).
+ */
+
+/** The key of the method that returns a {@link PushSource}, or `undefined` when none is available now. Internal. */
+export const PUSH_SOURCE: unique symbol = Symbol('sluice.pushSource')
+
+/** Told when a {@link PushSource} has something to take again. Internal. */
+export interface PushConsumer {
+  /**
+   * Called synchronously where the item arrives (e.g. inside `publish`), at most once per `wait`.
+   * Take in a later microtask, not here: a burst published in one turn is then still queued when
+   * it is counted against the source's bound.
+   */
+  wakeUp(): void
+}
+
+/** A source whose items can be taken synchronously. Internal. */
+export interface PushSource<T> {
+  /** The next item now, `done` once the source has ended, or `undefined` when nothing is there yet. */
+  take(): IteratorResult<T, unknown> | undefined
+  /** Registers `consumer` to be woken once, when `take` has something again (an item or the end). */
+  wait(consumer: PushConsumer): void
+}
+
+/** An iterator that may offer a {@link PushSource}. Internal. */
+export interface PushCapable<T> {
+  [PUSH_SOURCE](): PushSource<T> | undefined
+}
