@@ -87,6 +87,17 @@ describe('readNdjson / NdjsonParseStream bytes', () => {
     }
   })
 
+  it('the excerpt of a bad CRLF line has no CR, in both forms and at any chunking', async () => {
+    const input = bytes('1\r\nnot json\r\n2\r\n')
+    for (const size of CHUNK_SIZES) {
+      for (const asStream of [false, true]) {
+        const { values, error } = await parseAll(splitBytes(input, size), asStream)
+        expect(values).toEqual([1])
+        expect(error).toMatchObject({ lineNumber: 2, excerpt: 'not json' })
+      }
+    }
+  })
+
   it('drops one leading BOM, even split across chunks, but keeps a BOM on a later line (invalid JSON there)', async () => {
     const input = bytes('\ufeff1\n\ufeff2\n')
     for (const size of CHUNK_SIZES) {

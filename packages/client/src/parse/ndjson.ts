@@ -1,7 +1,7 @@
-import { NdjsonSyntaxError } from '../errors.js'
+import type { NdjsonSyntaxError } from '../errors.js'
 import { type ByteInput, readChunks, StringChunkEncoder } from './chunks.js'
 import { checkLimit } from './limit.js'
-import { overflow, PendingLine } from './ndjson-pending.js'
+import { NdjsonLines } from './ndjson-lines.js'
 
 /** Options of {@link readNdjson} (and, without `signal`, of {@link NdjsonParseStream}). */
 export interface ReadNdjsonOptions {
@@ -26,9 +26,6 @@ export interface ReadNdjsonOptions {
  * typical records, small enough that a server that never sends a newline cannot exhaust memory.
  */
 export const DEFAULT_MAX_LINE_SIZE = 8 * 1024 * 1024
-
-/** Longest excerpt of a bad line kept in `NdjsonSyntaxError.excerpt`. */
-const EXCERPT_LENGTH = 80
 
 /**
  * Parses newline-delimited JSON (https://github.com/ndjson/ndjson-spec, also JSON Lines) into values.
@@ -88,21 +85,24 @@ export class NdjsonParseStream<T = unknown> extends /* @__PURE__ */ transformStr
     // readable unchanged, and the shared parser reads it from there.
     super()
     const raw = this.readable as unknown as ReadableStream<Uint8Array | string>
-    const values = parseNdjson<T>(raw, options, undefined, 'NdjsonParseStream', new StringChunkEncoder())
-    // The values are pulled from the parser one read at a time. A transformer that enqueued values
-    // and then errored would lose the values still queued (erroring a ReadableStream discards its
-    // queue), breaking "every value before the bad line is delivered"; pulling makes the error
-    // surface exactly at the read that follows the last good value.
+    const batches = parseBatches<T>(raw, options, undefined, 'NdjsonParseStream', new StringChunkEncoder())
+    // The values are pulled from the parser, one chunk's batch per pull (a pull per value cost more
+    // than the parsing). A transformer that enqueued values and then errored would lose the values
+    // still queued (erroring a ReadableStream discards its queue), breaking "every value before the
+    // bad line is delivered". Here the parser throws only on the `next()` after the batch of good
+    // values, and with a high-water mark of 0 pull runs only once the queue is empty and a read
+    // waits: the rejected pull errors the stream exactly at the read that follows the last good
+    // value. At most one batch (one chunk's values) is ever queued.
     const parsed = new ReadableStream<T>(
       {
         async pull(controller) {
-          const next = await values.next()
+          const next = await batches.next()
           if (next.done) controller.close()
-          else controller.enqueue(next.value)
+          else for (const value of next.value) controller.enqueue(value)
         },
         async cancel() {
           // Runs the parser's `finally`, which cancels the identity stream and so the writer.
-          await values.return(undefined)
+          await batches.return(undefined)
         },
       },
       { highWaterMark: 0 },
@@ -112,137 +112,53 @@ export class NdjsonParseStream<T = unknown> extends /* @__PURE__ */ transformStr
 }
 
 /**
- * The one NDJSON parser behind `readNdjson` and `NdjsonParseStream`: one async generator that
- * yields each value as its line is parsed (no per-chunk batch, no nested generators: a value passes
- * through this generator only). Each chunk is handled in three parts:
- *
- * - the end of the line that started in earlier chunks (kept as byte views), joined and decoded on
- *   its own;
- * - the whole lines after it, up to the chunk's last LF, decoded with one `decode()` call and split
- *   on `"\n"` as text;
- * - the bytes after the last LF, kept as a view (not decoded) until the line ends.
- *
- * Splitting on bytes is safe and decoding whole lines gives exactly what decoding the whole stream
- * would: LF (0x0A) never occurs inside a multi-byte UTF-8 sequence, and a truncated sequence before
- * it becomes one U+FFFD either way (https://encoding.spec.whatwg.org/#utf-8-decoder). Line sizes are
- * counted in bytes on the chunk, so `maxLineSize` means what it says on the wire, and a line is
- * never buffered past it. Leaving the loop for any reason ends `readChunks`, which releases the
- * reader.
+ * The one NDJSON parser behind `readNdjson` and `NdjsonParseStream`, one batch of values per chunk
+ * (see {@link NdjsonLines}). An error thrown while parsing a chunk (bad line, bound) is thrown only
+ * after the batch of values parsed from that chunk before it, so nothing valid that came first is
+ * lost. Leaving early, aborting or an error ends `readChunks`, which releases the reader.
+ */
+async function* parseBatches<T>(
+  input: ByteInput,
+  options: Omit<ReadNdjsonOptions, 'signal'>,
+  signal: AbortSignal | undefined,
+  caller: string,
+  text?: StringChunkEncoder,
+): AsyncGenerator<T[], void, undefined> {
+  const max = checkLimit(caller, 'maxLineSize', options.maxLineSize, DEFAULT_MAX_LINE_SIZE)
+  const lines = new NdjsonLines<T>(max, options.skipInvalidLines ?? false)
+  let batch: T[] = []
+  let failure: { error: unknown } | undefined
+  for await (const chunk of readChunks(input, signal, caller, text)) {
+    try {
+      lines.push(chunk, batch)
+    } catch (error) {
+      failure = { error }
+    }
+    if (batch.length > 0) {
+      yield batch
+      batch = []
+    }
+    if (failure !== undefined) throw failure.error
+  }
+  if (signal?.aborted) return
+  lines.end(batch)
+  if (batch.length > 0) yield batch
+}
+
+/**
+ * `readNdjson`: the batches of {@link parseBatches}, one value at a time. A plain loop over each
+ * batch inside this one async generator: a value passes through one generator, not two.
  */
 async function* parseNdjson<T>(
   input: ByteInput,
   options: Omit<ReadNdjsonOptions, 'signal'>,
   signal: AbortSignal | undefined,
   caller: string,
-  text?: StringChunkEncoder,
 ): AsyncGenerator<T, void, undefined> {
-  const max = checkLimit(caller, 'maxLineSize', options.maxLineSize, DEFAULT_MAX_LINE_SIZE)
-  const skip = options.skipInvalidLines ?? false
-  // `ignoreBOM: true` everywhere: every decode() here starts at a line start, and without it each
-  // call would strip a leading U+FEFF. Only the stream's first BOM is stripped (by `PendingLine`).
-  // Two decoders because each is the faster one for its job in Node (measured): the streaming
-  // converter for the many ~16 KiB runs of whole lines (they end with their LF, so it never carries
-  // a partial character from one call to the next), the one-shot decoder for a line that spanned
-  // chunks (several times faster on a long ASCII line). Browsers do not care.
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
-  const lineDecoder = new TextDecoder('utf-8', { ignoreBOM: true })
-  const pending = new PendingLine(max)
-  /** Lines completed so far (blank ones included): the number in errors is 1-based. */
-  let lineNumber = 0
-
-  /** JSON.parse with the `skipInvalidLines` rules; SKIP for a blank or skipped line. */
-  const parse = (line: string, n: number): T | typeof SKIP => {
-    // Blank (or whitespace-only) lines separate nothing and are skipped, as most producers emit
-    // a trailing newline and some a blank keepalive line.
-    if (isBlank(line)) return SKIP
-    try {
-      // A CR left from a CRLF is JSON whitespace (RFC 8259 section 2): no need to cut it off first.
-      return JSON.parse(line) as T
-    } catch (cause) {
-      const error = new NdjsonSyntaxError(n, excerpt(line), { cause })
-      if (skip === false) throw error
-      if (typeof skip === 'function') skip(error)
-      return SKIP
+  for await (const batch of parseBatches<T>(input, options, signal, caller)) {
+    for (let i = 0; i < batch.length; i++) {
+      if (signal?.aborted) return
+      yield batch[i]!
     }
   }
-
-  for await (const chunk of readChunks(input, signal, caller, text)) {
-    let start = 0
-    const firstLf = chunk.indexOf(LF)
-    if (firstLf === -1) {
-      pending.append(chunk, 0, chunk.byteLength, lineNumber + 1)
-      continue
-    }
-    // The line that started in an earlier chunk, and the stream's first line (its BOM), take the
-    // careful path; every other line is decoded with the rest of the chunk below.
-    if (pending.bytes > 0 || lineNumber === 0) {
-      const line = pending.take(chunk, firstLf, lineNumber + 1, lineDecoder)
-      lineNumber += 1
-      const value = parse(line, lineNumber)
-      if (value !== SKIP) {
-        if (signal?.aborted) return
-        yield value
-      }
-      start = firstLf + 1
-    }
-    const lastLf = chunk.lastIndexOf(LF)
-    if (lastLf >= start) {
-      // Up to and with the last LF: the text ends with "\n", and the LF flushes a truncated
-      // sequence before it as U+FFFD in this call.
-      const lines = decoder.decode(chunk.subarray(start, lastLf + 1), STREAM)
-      // Any one of these lines has at most `lastLf - start` bytes: only when that could pass the
-      // bound are the lines measured one by one (on the bytes, so it stays exact).
-      let byteStart = lastLf - start > max ? start : -1
-      for (let from = 0; from < lines.length; ) {
-        const nl = lines.indexOf('\n', from)
-        const line = lines.slice(from, nl)
-        from = nl + 1
-        lineNumber += 1
-        if (byteStart !== -1) {
-          const byteEnd = chunk.indexOf(LF, byteStart)
-          const crlf = byteEnd > byteStart && chunk[byteEnd - 1] === CR ? 1 : 0
-          if (byteEnd - byteStart - crlf > max) throw overflow(max, lineNumber)
-          byteStart = byteEnd + 1
-        }
-        const value = parse(line, lineNumber)
-        if (value !== SKIP) {
-          if (signal?.aborted) return
-          yield value
-        }
-      }
-    }
-    if (lastLf + 1 < chunk.byteLength) pending.append(chunk, lastLf + 1, chunk.byteLength, lineNumber + 1)
-  }
-  if (signal?.aborted) return
-  // A last line without a line break is a line too.
-  if (pending.bytes > 0) {
-    const line = pending.take(undefined, 0, lineNumber + 1, lineDecoder)
-    lineNumber += 1
-    const value = parse(line, lineNumber)
-    if (value !== SKIP) yield value
-  }
-}
-
-const LF = 0x0a
-const CR = 0x0d
-const STREAM = { stream: true }
-/** What `parse` returns for a line that gives no value (blank, or skipped as invalid). */
-const SKIP: unique symbol = /* @__PURE__ */ Symbol()
-
-/** JSON whitespace only (https://www.rfc-editor.org/rfc/rfc8259#section-2): space, tab, CR, LF. */
-function isBlank(line: string): boolean {
-  for (let i = 0; i < line.length; i++) {
-    const code = line.charCodeAt(i)
-    if (code !== 0x20 && code !== 0x09 && code !== 0x0d && code !== 0x0a) return false
-  }
-  return true
-}
-
-function excerpt(line: string): string {
-  if (line.length <= EXCERPT_LENGTH) return line
-  let end = EXCERPT_LENGTH
-  // Do not cut a surrogate pair in half.
-  const last = line.charCodeAt(end - 1)
-  if (last >= 0xd800 && last <= 0xdbff) end -= 1
-  return line.slice(0, end)
 }
