@@ -189,3 +189,66 @@ describe('readEventStream on streams of every kind of block', () => {
     expect(fits.messages).toHaveLength(101)
   })
 })
+
+describe('the iterator readEventStream returns', () => {
+  it('serves next() calls made without awaiting in order, across chunks, then done', async () => {
+    const { stream } = chunkedStream([bytes('data: 1\n\ndata: 2\n\n'), bytes('data: 3\n\n')])
+    const iterator = readEventStream(stream)
+    const results = await Promise.all([1, 2, 3, 4, 5].map(() => iterator.next()))
+    expect(results.map((r) => (r.done ? 'done' : r.value.data))).toEqual(['1', '2', '3', 'done', 'done'])
+  })
+
+  it('lets a read in progress finish before return() releases the reader, as a generator does', async () => {
+    let enqueue: (text: string) => void = () => undefined
+    let cancelled = false
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        enqueue = (text) => controller.enqueue(bytes(text))
+        enqueue('data: 1\n\n')
+      },
+      cancel() {
+        cancelled = true
+      },
+    })
+    const iterator = readEventStream(stream)
+    expect(await iterator.next()).toMatchObject({ done: false, value: { data: '1' } })
+    const pending = iterator.next()
+    const returned = iterator.return()
+    enqueue('data: 2\n\n')
+    expect(await pending).toMatchObject({ done: false, value: { data: '2' } })
+    expect(await returned).toEqual({ done: true, value: undefined })
+    expect(cancelled).toBe(true)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('releases the reader on throw() and rethrows, then is done', async () => {
+    const { stream, probe } = chunkedStream([bytes('data: 1\n\ndata: 2\n\n')], { keepOpen: true })
+    const iterator = readEventStream(stream)
+    await iterator.next()
+    const failure = new Error('stop')
+    await expect(iterator.throw(failure)).rejects.toBe(failure)
+    expect(probe.wasCancelled()).toBe(true)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('ends between two messages of one chunk when the signal aborts, releasing the reader', async () => {
+    const { stream, probe } = chunkedStream([bytes('data: 1\n\ndata: 2\n\ndata: 3\n\n')], { keepOpen: true })
+    const controller = new AbortController()
+    const seen: string[] = []
+    for await (const message of readEventStream(stream, { signal: controller.signal })) {
+      seen.push(message.data)
+      if (message.data === '1') controller.abort()
+    }
+    expect(seen).toEqual(['1'])
+    expect(probe.wasCancelled()).toBe(true)
+  })
+
+  it('gives the error of a chunk after its messages, then is done', async () => {
+    const { stream, probe } = chunkedStream([bytes(`data: a\n\ndata: ${'x'.repeat(100)}\n\n`)], { keepOpen: true })
+    const iterator = readEventStream(stream, { maxMessageSize: 50 })
+    expect(await iterator.next()).toMatchObject({ done: false, value: { data: 'a' } })
+    await expect(iterator.next()).rejects.toBeInstanceOf(LimitExceededError)
+    expect(probe.wasCancelled()).toBe(true)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+})

@@ -79,26 +79,113 @@ export function readEventStream(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions = {},
 ): AsyncGenerator<EventStreamMessage, void, undefined> {
-  return readMessages(input, options)
+  return new MessageIterator(parseBatches(input, options, false), options.signal)
 }
 
-async function* readMessages(
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined })
+const NO_MESSAGES: readonly EventStreamMessage[] = []
+
+/**
+ * What `readEventStream` returns: the messages of each parsed chunk, one per `next()`. An async
+ * generator yielding them costs several promise steps per message, most of what reading small
+ * events costs beyond parsing; here a message already parsed is one resolved promise. It behaves as
+ * the generator it replaces: calls are served in order; an error of a chunk comes after the messages
+ * parsed before it; `return()`, `throw()`, an abort between messages and an error all end the batch
+ * generator, whose `finally` (in `readChunks`) releases the reader.
+ */
+class MessageIterator implements AsyncGenerator<EventStreamMessage, void, undefined> {
+  readonly #source: AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined>
+  readonly #signal: AbortSignal | undefined
+  #batch: ReadonlyArray<EventStreamMessage | LastEventIdMove> = NO_MESSAGES
+  #index = 0
+  #done = false
+  /** The call reading the next batch; calls made meanwhile wait for it, as a generator's do. */
+  #busy: Promise<unknown> | undefined
+
+  constructor(
+    source: AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined>,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#source = source
+    this.#signal = signal
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<EventStreamMessage, void>> {
+    if (this.#busy !== undefined) return this.#busy.then(() => this.next())
+    if (this.#done) return Promise.resolve(DONE)
+    if (this.#index < this.#batch.length) {
+      if (this.#signal?.aborted) return this.return()
+      return Promise.resolve({ done: false, value: this.#batch[this.#index++] as EventStreamMessage })
+    }
+    const read = this.#read()
+    this.#busy = read.then(ignore, ignore)
+    return read
+  }
+
+  async return(): Promise<IteratorResult<EventStreamMessage, void>> {
+    if (this.#busy !== undefined) await this.#busy
+    this.#done = true
+    this.#batch = NO_MESSAGES
+    await this.#source.return(undefined)
+    return DONE
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<EventStreamMessage, void>> {
+    await this.return()
+    throw error
+  }
+
+  async #read(): Promise<IteratorResult<EventStreamMessage, void>> {
+    try {
+      for (;;) {
+        const result = await this.#source.next()
+        if (result.done) {
+          this.#done = true
+          return DONE
+        }
+        this.#busy = undefined
+        if (this.#signal?.aborted) return await this.return()
+        const batch = result.value
+        if (batch.length > 0) {
+          this.#batch = batch
+          this.#index = 1
+          return { done: false, value: batch[0] as EventStreamMessage }
+        }
+      }
+    } catch (error) {
+      // The batch generator has ended (its `finally` released the reader): so has this iterator.
+      this.#done = true
+      throw error
+    } finally {
+      this.#busy = undefined
+    }
+  }
+}
+
+/** The settled outcome of a read is its caller's; a call queued behind it only waits for it. */
+function ignore(_value: unknown): void {
+  // Nothing: see above.
+}
+
+/**
+ * The messages of each chunk as one batch, with `withIdMoves` also a {@link LastEventIdMove} for
+ * every block without data that changes the last event ID. An error of a chunk (the bound) is thrown
+ * by the call after the batch of the messages before it, so nothing valid that came first is lost.
+ * Leaving it for any reason ends `readChunks`, which releases the reader.
+ */
+async function* parseBatches(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions,
-): AsyncGenerator<EventStreamMessage, void, undefined> {
-  const { signal } = options
-  const parse = eventStreamParser(options, false)
-  // The loop of `parseChunks`, inlined: a message passes through one generator here instead of
-  // three (this one, `parseChunks` and its per-chunk batch), which is most of the per-message cost
-  // of small events. An error thrown while parsing a chunk (the bound) is rethrown only after the
-  // messages parsed from that chunk before it were delivered, so nothing valid that came first is
-  // lost. Leaving the loop for any reason ends `readChunks`, which releases the reader.
-  for await (const chunk of readChunks(input, signal, 'readEventStream')) {
+  withIdMoves: boolean,
+): AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined> {
+  const parse = eventStreamParser(options, withIdMoves)
+  for await (const chunk of readChunks(input, options.signal, 'readEventStream')) {
     const { batch, failure } = parse(chunk)
-    for (let i = 0; i < batch.length; i++) {
-      if (signal?.aborted) return
-      yield batch[i] as EventStreamMessage
-    }
+    if (batch.length > 0) yield batch
     if (failure !== undefined) throw failure.error
   }
 }
@@ -122,16 +209,11 @@ export class LastEventIdMove {
  *
  * @internal
  */
-export async function* readEventStreamBatches(
+export function readEventStreamBatches(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions = {},
 ): AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined> {
-  const parse = eventStreamParser(options, true)
-  for await (const chunk of readChunks(input, options.signal, 'readEventStream')) {
-    const { batch, failure } = parse(chunk)
-    if (batch.length > 0) yield batch
-    if (failure !== undefined) throw failure.error
-  }
+  return parseBatches(input, options, true)
 }
 
 /** What parsing one chunk gives: its messages, and the error that stops the stream after them. */
