@@ -146,7 +146,9 @@ export function runPump<T, R>(input: PumpInput<T, R>, createSink: (hooks: PumpHo
  * many streams (issue 7): each closure is a function object plus a context per stream, while
  * methods live once on the prototype. It is its own {@link PumpHooks} (the sink calls it back), its
  * own shutdown `EventListener` (`handleEvent`) and its own keepalive entry ({@link IdleWatched}).
- * While a stream waits for its source, all it holds is one pending `next()` promise.
+ * While a stream waits for an asynchronous source, all it holds is one pending `next()` promise;
+ * waiting for a push source (a live channel subscription), it holds nothing but its registration.
+ * A synchronous source, or what a push source has queued, is written in batches (`#pullSync`).
  */
 class Pump<T, R> implements PumpHooks, IdleWatched, PushConsumer {
   readonly done: Promise<void>
