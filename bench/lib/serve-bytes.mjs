@@ -39,7 +39,16 @@ const server = createServer(async (req, res) => {
   })
   for (const c of chunks) {
     if (closed) return
-    if (!res.write(c)) await new Promise((r) => res.once('drain', r).once('close', r))
+    if (!res.write(c)) {
+      // Both listeners go once either fires: a long stream must not pile up `close` listeners.
+      await new Promise((resolve) => {
+        const done = () => {
+          res.off('drain', done).off('close', done)
+          resolve()
+        }
+        res.on('drain', done).on('close', done)
+      })
+    }
   }
   res.end('event: end\ndata: end\n\n')
 })

@@ -37,7 +37,12 @@ describe('createEventStream over large chunks', () => {
     }
     expect(count).toBe(20_000)
     expect(inOrder).toBe(true)
-    expect(connection.getSnapshot()).toMatchObject({ status: 'closed', error: undefined, lastEventId: '19999' })
+    expect(connection.getSnapshot()).toMatchObject({
+      status: 'closed',
+      error: undefined,
+      lastEventId: '19999',
+      data: { n: 19_999 },
+    })
   })
 
   it('still fails a loop that really lags (awaits between messages) once it passes iteratorBufferSize', async () => {

@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { type AttemptContext, type AttemptEnd, ConnectionCore } from './connection/connection.js'
-import { decode } from './connection/decode.js'
+import { decode, parseError } from './connection/decode.js'
 import {
   checkRequest,
   DEFAULT_IDLE_TIMEOUT,
@@ -128,6 +128,7 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
     const events = options.events === undefined ? undefined : decoderOf(options.events, 'createEventStream')
     // Called with one argument only (no reviver), so JSON.parse itself serves.
     const parse = options.parse ?? (options.schema ? JSON.parse : undefined)
+    const plain = events === undefined && options.schema === undefined
     // A resumable stream's id, once known: every later attempt is a GET of that stream (safe to
     // repeat), never the first request again.
     let streamId = stored.point?.id
@@ -251,21 +252,43 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
                     return 'done'
                   }
                 }
-                let decoded =
-                  events === undefined
-                    ? decode<T>(message.data, parse, options.schema, message.event)
-                    : events.decodeEvent<T>(message.event, message.data, options.unknownEvents, JSON.parse)
-                if (decoded instanceof Promise) decoded = await decoded
-                // Handled from here (delivered or skipped), after an async schema answered: a message
-                // dropped while it was being validated is asked for again.
-                handled(message.id)
-                if (decoded === null) continue
-                if (!decoded.ok) {
-                  context.reportError(decoded.error)
-                  continue
+                let data: T
+                if (plain) {
+                  // No schema and no event definitions: the common case, without a result object per
+                  // message.
+                  handled(message.id)
+                  if (parse === undefined) data = message.data as T
+                  else {
+                    try {
+                      data = (parse as (input: string) => T)(message.data)
+                    } catch (cause) {
+                      context.reportError(parseError(cause, message.event))
+                      continue
+                    }
+                  }
+                } else {
+                  let decoded =
+                    events === undefined
+                      ? decode<T>(message.data, parse, options.schema, message.event)
+                      : events.decodeEvent<T>(message.event, message.data, options.unknownEvents, JSON.parse)
+                  if (decoded instanceof Promise) decoded = await decoded
+                  // Handled from here (delivered or skipped), after an async schema answered: a
+                  // message dropped while it was being validated is asked for again.
+                  handled(message.id)
+                  if (decoded === null) continue
+                  if (!decoded.ok) {
+                    context.reportError(decoded.error)
+                    continue
+                  }
+                  data = decoded.value
                 }
-                const data = decoded.value
-                const behind = context.deliver({ event: message.event, data, id: message.id }, data, message.id)
+                const behind = context.deliver(
+                  data === (message.data as unknown)
+                    ? (message as EventStreamMessage<T>)
+                    : { event: message.event, data, id: message.id },
+                  data,
+                  message.id,
+                )
                 savePosition(context)
                 // A `for await` loop is handed one message per step: let it take this one before the
                 // next, as a per-message reader would (its buffer is for a loop that really lags).

@@ -87,6 +87,14 @@ function safely<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...
  */
 export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TData> {
   #snapshot: ConnectionSnapshot<TData>
+  /**
+   * The last message's snapshot change while nobody is subscribed: applied (through the reducer)
+   * when the snapshot is next read or changed, so a connection read only by `for await` or
+   * `listen()` does not build a snapshot object per message that nobody looks at.
+   */
+  #unapplied = false
+  #unappliedData: TData | undefined
+  #unappliedId: string | undefined
   readonly #subscribers = new Set<() => void>()
   readonly #listeners = new Set<(message: TMessage) => void>()
   readonly #iterators = new Set<IteratorSink<TMessage>>()
@@ -138,7 +146,7 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     this.#startAttempt()
   }
 
-  getSnapshot = (): ConnectionSnapshot<TData> => this.#snapshot
+  getSnapshot = (): ConnectionSnapshot<TData> => this.#current()
 
   subscribe = (onChange: () => void): (() => void) => {
     if (this.#snapshot.status === 'closed') return NOOP
@@ -246,9 +254,28 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     }
   }
 
+  /** The snapshot, with the last message applied if it was not yet. */
+  #current(): ConnectionSnapshot<TData> {
+    if (this.#unapplied) {
+      this.#unapplied = false
+      const data = this.#unappliedData as TData
+      const lastEventId = this.#unappliedId
+      this.#unappliedData = undefined
+      this.#snapshot = connectionReducer(this.#snapshot, { type: 'message', data, lastEventId })
+    }
+    return this.#snapshot
+  }
+
   /** The snapshot reducer is the only place that changes state; this is the only place calling it. */
   #dispatch(action: ConnectionAction<TData>): void {
-    const next = connectionReducer(this.#snapshot, action)
+    const current = this.#current()
+    if (action.type === 'message' && this.#subscribers.size === 0 && current.status !== 'closed') {
+      this.#unapplied = true
+      this.#unappliedData = action.data
+      this.#unappliedId = action.lastEventId
+      return
+    }
+    const next = connectionReducer(current, action)
     if (next === this.#snapshot) return
     this.#snapshot = next
     for (const onChange of [...this.#subscribers]) safely(onChange)
@@ -263,7 +290,7 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     const live = () => this.#attempt === controller && !controller.signal.aborted
     const context: AttemptContext<TMessage, TData> = {
       signal: controller.signal,
-      lastEventId: this.#snapshot.lastEventId,
+      lastEventId: this.#current().lastEventId,
       open: () => {
         if (!live()) return
         this.#dispatch({ type: 'open' })

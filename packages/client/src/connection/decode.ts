@@ -26,18 +26,7 @@ export function decode<T>(
     try {
       value = (parse as (input: unknown) => unknown)(input)
     } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause)
-      return {
-        ok: false,
-        error: new ValidationError(
-          `Could not parse a message${event ? ` of event "${event}"` : ''}: ${reason}`,
-          [{ message: reason }],
-          {
-            cause,
-            ...(event === undefined ? {} : { event }),
-          },
-        ),
-      }
+      return { ok: false, error: parseError(cause, event) }
     }
   }
   if (!schema) return { ok: true, value: value as T }
@@ -71,4 +60,17 @@ function fromResult<T>(result: StandardSchemaV1.Result<T>, event: string | undef
       event === undefined ? {} : { event },
     ),
   }
+}
+
+/** The error of a `parse` option that threw: a `ValidationError` carrying the cause (and the event). */
+export function parseError(cause: unknown, event: string | undefined): ValidationError {
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  return new ValidationError(
+    `Could not parse a message${event ? ` of event "${event}"` : ''}: ${reason}`,
+    [{ message: reason }],
+    {
+      cause,
+      ...(event === undefined ? {} : { event }),
+    },
+  )
 }
