@@ -181,7 +181,7 @@ class Pump<T, R> implements PumpHooks, IdleWatched, PushConsumer {
   // asynchronous source first needs them.
   #onNext: ((result: IteratorResult<T>) => void) | undefined
   #onNextError: ((error: unknown) => void) | undefined
-  /** Resumes a push source's reader in a microtask (see {@link Pump.wakeUp}); created on first use. */
+  /** Continues a long synchronous batch run in a microtask; created on first use. */
   #onWake: (() => void) | undefined
 
   constructor(input: PumpInput<T, R>, createSink: (hooks: PumpHooks) => PumpSink) {
@@ -324,13 +324,11 @@ class Pump<T, R> implements PumpHooks, IdleWatched, PushConsumer {
   }
 
   /**
-   * The push source has something again. Called from inside `publish`: the items are taken one
-   * microtask later, so a burst published in one turn is still queued when the subscription
-   * counts it against `maxQueue` (see push-source.ts).
+   * The push source has something again (called in a microtask after it arrived, see
+   * push-source.ts). Never throws: `#pull` turns every failure into the stream's end.
    */
   wakeUp(): void {
-    this.#onWake ??= () => this.#pull()
-    queueMicrotask(this.#onWake)
+    this.#pull()
   }
 
   /**

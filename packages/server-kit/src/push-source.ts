@@ -15,9 +15,9 @@ export const PUSH_SOURCE: unique symbol = Symbol('sluice.pushSource')
 /** Told when a {@link PushSource} has something to take again. Internal. */
 export interface PushConsumer {
   /**
-   * Called synchronously where the item arrives (e.g. inside `publish`), at most once per `wait`.
-   * Take in a later microtask, not here: a burst published in one turn is then still queued when
-   * it is counted against the source's bound.
+   * Called at most once per `wait`, in a microtask after the item arrived (never inside `publish`
+   * itself): a burst published in one turn is then still queued when it is counted against the
+   * source's bound, and one microtask wakes every reader of a fan-out.
    */
   wakeUp(): void
 }

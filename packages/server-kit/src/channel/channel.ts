@@ -179,7 +179,7 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
     }
     this.#store = options.store ?? createMemoryStore<T>()
     this.#unwatch = this.#store.watch?.(
-      (message) => this.#fanOut(message),
+      (message) => this.#fanOut(message, false),
       () => this.#interrupt(),
     )
   }
@@ -205,7 +205,8 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
     if (this.#chain === undefined) {
       const appended = this.#store.append(init)
       if (typeof appended === 'string') {
-        this.#fanOut(freezeMessage(appended, init))
+        // Just appended synchronously: its id is above every id any subscriber holds.
+        this.#fanOut(freezeMessage(appended, init), true)
         return appended
       }
       return this.#enqueue(appended, init)
@@ -220,7 +221,7 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
 
   #enqueue(appended: Promise<string>, init: ChannelMessageInit<T>): Promise<string> {
     const published = appended.then((id) => {
-      this.#fanOut(freezeMessage(id, init))
+      this.#fanOut(freezeMessage(id, init), false)
       return id
     })
     // The caller sees a failed append through `published`; the chain only orders later publishes.
@@ -231,9 +232,10 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
     return published
   }
 
-  #fanOut(message: ChannelMessage<T>): void {
+  /** `newest`: the id is known to be above every id queued or delivered, so no duplicate check. */
+  #fanOut(message: ChannelMessage<T>, newest: boolean): void {
     // Deleting from a Set while iterating it is safe: a subscriber that overflows removes itself.
-    for (const subscriber of this.#subscribers) subscriber.push(message)
+    for (const subscriber of this.#subscribers) subscriber.push(message, newest)
   }
 
   subscribe(options: SubscribeOptions = {}): ChannelSubscription<T> {
@@ -390,8 +392,8 @@ class Subscriber<T> implements PushSource<ChannelEvent<T>> {
     this.end(false)
   }
 
-  push(message: ChannelMessage<T>): void {
-    if (this.ended || this.#isDuplicate(message.id)) return
+  push(message: ChannelMessage<T>, newest: boolean): void {
+    if (this.ended || (!newest && this.#isDuplicate(message.id))) return
     if (this.#queue.length >= this.#maxQueue) {
       // Too far behind: end it rather than buffer without bound. It still gets what is queued
       // (a bounded, in-order prefix) when it follows the replay, so even a subscriber that had
@@ -487,12 +489,40 @@ class Subscriber<T> implements PushSource<ChannelEvent<T>> {
     const consumer = this.#consumer
     if (consumer !== undefined) {
       this.#consumer = undefined
-      consumer.wakeUp()
+      wakeLater(consumer)
     }
     const wake = this.#wake
     if (wake === undefined) return
     this.#wake = undefined
     wake(this)
+  }
+}
+
+// Push readers to wake in the next microtask (see push-source.ts): one microtask per fan-out for
+// all of them, not one each. Created on first use (nothing runs at import).
+let toWake: PushConsumer[] | undefined
+
+function wakeLater(consumer: PushConsumer): void {
+  if (toWake === undefined) {
+    toWake = []
+    queueMicrotask(wakeAll)
+  }
+  toWake.push(consumer)
+}
+
+function wakeAll(): void {
+  const consumers = toWake ?? []
+  toWake = undefined
+  for (const consumer of consumers) {
+    try {
+      consumer.wakeUp()
+    } catch (error) {
+      // One reader's failure must not leave the others asleep: wake them all, then surface it as
+      // an uncaught error would have been (the pump itself reports everything and never throws).
+      queueMicrotask(() => {
+        throw error
+      })
+    }
   }
 }
 
