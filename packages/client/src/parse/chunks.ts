@@ -67,44 +67,6 @@ export async function* readChunks(
   }
 }
 
-/** A push parser: `push` each chunk, `end` at end of input; both put what they parse in a batch. */
-export interface ChunkParser {
-  push(chunk: Uint8Array): void
-  end(): void
-}
-
-/**
- * Runs `parser` over `input` and yields the values it collects in `ready` after each chunk. An error
- * thrown while parsing a chunk (bad line, limit) is rethrown only after the values parsed from that
- * chunk before it were delivered, so nothing valid that arrived first is lost. `ready` only ever
- * holds the values of one chunk.
- */
-export async function* parseChunks<T>(
-  input: ByteInput,
-  signal: AbortSignal | undefined,
-  caller: string,
-  parser: ChunkParser,
-  ready: T[],
-  text?: StringChunkEncoder,
-): AsyncGenerator<T, void, undefined> {
-  const deliver = function* (step: () => void): Generator<T, void, undefined> {
-    let failure: { error: unknown } | undefined
-    try {
-      step()
-    } catch (error) {
-      failure = { error }
-    }
-    for (const value of ready.splice(0)) {
-      if (signal?.aborted) return
-      yield value
-    }
-    if (failure !== undefined) throw failure.error
-  }
-  for await (const chunk of readChunks(input, signal, caller, text)) yield* deliver(() => parser.push(chunk))
-  if (signal?.aborted) return
-  yield* deliver(() => parser.end())
-}
-
 function acquireReader(input: ByteInput, caller: string): ReadableStreamDefaultReader<Uint8Array | string> | undefined {
   // Duck-typed, not `instanceof`: a Response or ReadableStream can come from another realm or from a
   // polyfill that replaced the global (e.g. @hono/node-server swaps `globalThis.Response`), and is
@@ -197,4 +159,92 @@ function describe(value: unknown): string {
  */
 function ignoreCancelFailure(_error: unknown): void {
   // Intentionally nothing: see above.
+}
+
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined })
+const NO_VALUES: readonly never[] = []
+
+/**
+ * What `readEventStream` and `readNdjson` return: the values of each parsed chunk (a batch from
+ * `source`), one per `next()`. An async generator yielding them costs several promise steps per
+ * value, most of what reading small messages costs beyond parsing; here a value already parsed is
+ * one resolved promise. It behaves as the generator it replaces: calls are served in order; an error
+ * of a chunk comes after the values parsed before it; `return()`, `throw()`, an abort between values
+ * and an error all end the batch generator, whose `finally` (in `readChunks`) releases the reader.
+ *
+ * @internal
+ */
+export class BatchIterator<T> implements AsyncGenerator<T, void, undefined> {
+  readonly #source: AsyncGenerator<readonly T[], void, undefined>
+  readonly #signal: AbortSignal | undefined
+  #batch: readonly T[] = NO_VALUES
+  #index = 0
+  #done = false
+  /** The call reading the next batch; calls made meanwhile wait for it, as a generator's do. */
+  #busy: Promise<unknown> | undefined
+
+  constructor(source: AsyncGenerator<readonly T[], void, undefined>, signal: AbortSignal | undefined) {
+    this.#source = source
+    this.#signal = signal
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<T, void>> {
+    if (this.#busy !== undefined) return this.#busy.then(() => this.next())
+    if (this.#done) return Promise.resolve(DONE)
+    if (this.#index < this.#batch.length) {
+      if (this.#signal?.aborted) return this.return()
+      return Promise.resolve({ done: false, value: this.#batch[this.#index++] as T })
+    }
+    const read = this.#read()
+    this.#busy = read.then(ignore, ignore)
+    return read
+  }
+
+  async return(): Promise<IteratorResult<T, void>> {
+    if (this.#busy !== undefined) await this.#busy
+    this.#done = true
+    this.#batch = NO_VALUES
+    await this.#source.return(undefined)
+    return DONE
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<T, void>> {
+    await this.return()
+    throw error
+  }
+
+  async #read(): Promise<IteratorResult<T, void>> {
+    try {
+      for (;;) {
+        const result = await this.#source.next()
+        if (result.done) {
+          this.#done = true
+          return DONE
+        }
+        this.#busy = undefined
+        if (this.#signal?.aborted) return await this.return()
+        const batch = result.value
+        if (batch.length > 0) {
+          this.#batch = batch
+          this.#index = 1
+          return { done: false, value: batch[0] as T }
+        }
+      }
+    } catch (error) {
+      // The batch generator has ended (its `finally` released the reader): so has this iterator.
+      this.#done = true
+      throw error
+    } finally {
+      this.#busy = undefined
+    }
+  }
+}
+
+/** The settled outcome of a read is its caller's; a call queued behind it only waits for it. */
+function ignore(_value: unknown): void {
+  // Nothing: see above.
 }

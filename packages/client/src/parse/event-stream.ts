@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser'
 import { LimitExceededError } from '../errors.js'
-import { readChunks } from './chunks.js'
+import { BatchIterator, readChunks } from './chunks.js'
 import { EventStreamScan, type IdMove } from './event-stream-scan.js'
 import { checkLimit } from './limit.js'
 
@@ -79,96 +79,10 @@ export function readEventStream(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions = {},
 ): AsyncGenerator<EventStreamMessage, void, undefined> {
-  return new MessageIterator(parseBatches(input, options, false), options.signal)
-}
-
-const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined })
-const NO_MESSAGES: readonly EventStreamMessage[] = []
-
-/**
- * What `readEventStream` returns: the messages of each parsed chunk, one per `next()`. An async
- * generator yielding them costs several promise steps per message, most of what reading small
- * events costs beyond parsing; here a message already parsed is one resolved promise. It behaves as
- * the generator it replaces: calls are served in order; an error of a chunk comes after the messages
- * parsed before it; `return()`, `throw()`, an abort between messages and an error all end the batch
- * generator, whose `finally` (in `readChunks`) releases the reader.
- */
-class MessageIterator implements AsyncGenerator<EventStreamMessage, void, undefined> {
-  readonly #source: AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined>
-  readonly #signal: AbortSignal | undefined
-  #batch: ReadonlyArray<EventStreamMessage | LastEventIdMove> = NO_MESSAGES
-  #index = 0
-  #done = false
-  /** The call reading the next batch; calls made meanwhile wait for it, as a generator's do. */
-  #busy: Promise<unknown> | undefined
-
-  constructor(
-    source: AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined>,
-    signal: AbortSignal | undefined,
-  ) {
-    this.#source = source
-    this.#signal = signal
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this
-  }
-
-  next(): Promise<IteratorResult<EventStreamMessage, void>> {
-    if (this.#busy !== undefined) return this.#busy.then(() => this.next())
-    if (this.#done) return Promise.resolve(DONE)
-    if (this.#index < this.#batch.length) {
-      if (this.#signal?.aborted) return this.return()
-      return Promise.resolve({ done: false, value: this.#batch[this.#index++] as EventStreamMessage })
-    }
-    const read = this.#read()
-    this.#busy = read.then(ignore, ignore)
-    return read
-  }
-
-  async return(): Promise<IteratorResult<EventStreamMessage, void>> {
-    if (this.#busy !== undefined) await this.#busy
-    this.#done = true
-    this.#batch = NO_MESSAGES
-    await this.#source.return(undefined)
-    return DONE
-  }
-
-  async throw(error: unknown): Promise<IteratorResult<EventStreamMessage, void>> {
-    await this.return()
-    throw error
-  }
-
-  async #read(): Promise<IteratorResult<EventStreamMessage, void>> {
-    try {
-      for (;;) {
-        const result = await this.#source.next()
-        if (result.done) {
-          this.#done = true
-          return DONE
-        }
-        this.#busy = undefined
-        if (this.#signal?.aborted) return await this.return()
-        const batch = result.value
-        if (batch.length > 0) {
-          this.#batch = batch
-          this.#index = 1
-          return { done: false, value: batch[0] as EventStreamMessage }
-        }
-      }
-    } catch (error) {
-      // The batch generator has ended (its `finally` released the reader): so has this iterator.
-      this.#done = true
-      throw error
-    } finally {
-      this.#busy = undefined
-    }
-  }
-}
-
-/** The settled outcome of a read is its caller's; a call queued behind it only waits for it. */
-function ignore(_value: unknown): void {
-  // Nothing: see above.
+  return new BatchIterator(
+    parseBatches(input, options, false) as AsyncGenerator<readonly EventStreamMessage[], void, undefined>,
+    options.signal,
+  )
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { NdjsonSyntaxError } from '../errors.js'
-import { type ByteInput, readChunks, StringChunkEncoder } from './chunks.js'
+import { BatchIterator, type ByteInput, readChunks, StringChunkEncoder } from './chunks.js'
 import { checkLimit } from './limit.js'
 import { NdjsonLines } from './ndjson-lines.js'
 
@@ -53,7 +53,7 @@ export function readNdjson<T = unknown>(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadNdjsonOptions = {},
 ): AsyncGenerator<T, void, undefined> {
-  return parseNdjson<T>(input, options, options.signal, 'readNdjson')
+  return new BatchIterator<T>(parseBatches<T>(input, options, options.signal, 'readNdjson'), options.signal)
 }
 
 /**
@@ -143,22 +143,4 @@ async function* parseBatches<T>(
   if (signal?.aborted) return
   lines.end(batch)
   if (batch.length > 0) yield batch
-}
-
-/**
- * `readNdjson`: the batches of {@link parseBatches}, one value at a time. A plain loop over each
- * batch inside this one async generator: a value passes through one generator, not two.
- */
-async function* parseNdjson<T>(
-  input: ByteInput,
-  options: Omit<ReadNdjsonOptions, 'signal'>,
-  signal: AbortSignal | undefined,
-  caller: string,
-): AsyncGenerator<T, void, undefined> {
-  for await (const batch of parseBatches<T>(input, options, signal, caller)) {
-    for (let i = 0; i < batch.length; i++) {
-      if (signal?.aborted) return
-      yield batch[i]!
-    }
-  }
 }
