@@ -235,7 +235,8 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
     let exact = synced || blockBytes + length > maxMessageSize
     let end = length
     if (exact) end = synced ? scan.scan(chunk) : rescan(chunk)
-    let text = decoder.decode(end === length ? chunk : chunk.subarray(0, end), { stream: true })
+    // `text` is the chunk as decoded, whose LFs are the chunk's; the parser may be fed it adjusted.
+    const text = decoder.decode(end === length ? chunk : chunk.subarray(0, end), { stream: true })
     // CR and LF bytes are the same characters in the text (never part of a multi-byte character).
     const hasCr = text.indexOf('\r') !== -1
     if (hasCr && !exact) {
@@ -245,18 +246,19 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
     }
     const blanks = hasCr ? 0 : blankLines(text, endsLf)
     if (text.length > 0) {
+      let fed = text
       if (skipLf) {
         skipLf = false
-        if (text.charCodeAt(0) === LF) text = text.slice(1)
+        if (fed.charCodeAt(0) === LF) fed = fed.slice(1)
       }
       // eventsource-parser waits for the next chunk before it acts on a CR that ends its input (it
       // might be a CRLF), so a dispatch would be delayed by a chunk, or lost at the end of the
       // stream. The CR is fed as LF instead and a following LF dropped.
-      if (text.charCodeAt(text.length - 1) === CR) {
-        text = `${text}\n`
+      if (fed.charCodeAt(fed.length - 1) === CR) {
+        fed = `${fed}\n`
         skipLf = true
       }
-      parser.feed(text)
+      parser.feed(fed)
     }
     if (!exact && blanks !== parsed.length) {
       // At least one blank line dispatched no message: a block without data, whose `id:` (if any)
