@@ -205,17 +205,19 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
 
   // The byte scan (EventStreamScan) keeps the bound exact in bytes and finds the ID of blocks
   // without data, but it costs as much as parsing. It runs only where it can matter:
-  // - while `synced`, on every byte (after CR line breaks, or once a block came near the bound,
-  //   until the next blank line);
+  // - from 'here', on every byte (after CR line breaks, or once a block came near the bound, until
+  //   the next blank line);
   // - otherwise the scan stands at the start of the block being assembled, whose bytes so far are
   //   kept in `block` (views of chunks already read, at most the bound), and a chunk is parsed
   //   without it when it cannot pass the bound (all of `block` and the chunk together fit) and
   //   every blank line in it dispatched a message. When one did not (a block without data ended),
   //   the scan runs from `block` over the chunk to find the ID moves, before anything is yielded.
   const scan = new EventStreamScan(maxMessageSize)
-  let synced = false
-  /** `block` starts at the stream start (no blank line yet): the scan starts there with its BOM rule. */
-  let atStreamStart = true
+  /**
+   * Where the scan stands: 'here' (it has seen every byte so far), or at the start of `block`, which
+   * is the 'stream start' (no blank line yet: the scan starts with its BOM rule) or a 'block start'.
+   */
+  let scanFrom: 'here' | 'stream start' | 'block start' = 'stream start'
   const block: Uint8Array[] = []
   let blockBytes = 0
   /** Bytes of the stream before the chunk in hand, to say where an oversized message is. */
@@ -224,7 +226,7 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
   let endsLf = false
 
   const rescan = (chunk: Uint8Array) => {
-    if (atStreamStart) scan.startStream()
+    if (scanFrom === 'stream start') scan.startStream()
     else scan.startBlock()
     for (const part of block) scan.scan(part)
     return scan.scan(chunk)
@@ -232,9 +234,9 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
 
   const push = (chunk: Uint8Array) => {
     const length = chunk.byteLength
-    let exact = synced || blockBytes + length > maxMessageSize
+    let exact = scanFrom === 'here' || blockBytes + length > maxMessageSize
     let end = length
-    if (exact) end = synced ? scan.scan(chunk) : rescan(chunk)
+    if (exact) end = scanFrom === 'here' ? scan.scan(chunk) : rescan(chunk)
     // `text` is the chunk as decoded, whose LFs are the chunk's; the parser may be fed it adjusted.
     const text = decoder.decode(end === length ? chunk : chunk.subarray(0, end), { stream: true })
     // CR and LF bytes are the same characters in the text (never part of a multi-byte character).
@@ -278,12 +280,10 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
     if (hasCr) {
       // Blank lines found on text without CR only: with CR the scan stays on every byte until
       // nothing of a block is buffered.
-      synced = !scan.idle
-      if (!synced) {
-        atStreamStart = false
-        block.length = 0
-        blockBytes = 0
-      }
+      // The scan has seen this chunk: nothing kept from before it is needed any more.
+      scanFrom = scan.idle ? 'block start' : 'here'
+      block.length = 0
+      blockBytes = 0
       endsLf = false
       return
     }
@@ -292,16 +292,14 @@ function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean
     if (blankEnd !== -1) {
       // The scan restarts at the block after the last blank line; its bytes so far are kept.
       scan.startBlock()
-      synced = false
-      atStreamStart = false
+      scanFrom = 'block start'
       block.length = 0
       blockBytes = length - blankEnd
       if (blockBytes > 0) block.push(blankEnd === 0 ? chunk : chunk.subarray(blankEnd))
     } else if (exact) {
       // The scan has seen every byte so far: it goes on from here, one chunk at a time (rescanning
       // the kept block for every chunk near the bound would be quadratic), until a blank line.
-      synced = !scan.idle
-      if (!synced) atStreamStart = false
+      scanFrom = scan.idle ? 'block start' : 'here'
       block.length = 0
       blockBytes = 0
     } else {
