@@ -237,9 +237,8 @@ describe('playground (built, in Chromium)', () => {
 
     await page.getByTestId('size').selectOption(String(200 * 1024 * 1024))
     await page.getByTestId('download').click()
-    await page.waitForFunction(
-      () => Number(document.querySelector('[data-testid="download-loaded"]')?.getAttribute('data-loaded')) > 0,
-    )
+    // Cancel at once: the server now writes the generated file in batches, and over loopback 200 MB
+    // could finish between a first progress report and a click that waited for it.
     await page.getByTestId('cancel').click()
     await waitForStatus(page, 'download-status', 'closed')
     expect(await status(page, 'download-status')).toBe('closed')
