@@ -16,15 +16,20 @@ import { sseClients } from '../lib/sse-clients.mjs'
 const [what, who, reps = '5', out, interval = '500'] = process.argv.slice(2)
 if (!out) throw new TypeError('usage: profile-child.mjs <workload> <contestant> <reps> <out.cpuprofile> [intervalUs]')
 
-const data =
+/** The workload's input at `scale` (1: the sizes of parse.mjs and of the benchmark). */
+const generate = (scale) =>
   what === 'sse-small'
-    ? smallStream(200_000, 16384)
+    ? smallStream(200_000 * scale, 16384)
     : what === 'sse-large'
-      ? largeStream(500, 65536, 100, 16384)
+      ? largeStream(500 * scale, 65536, 100, 16384)
       : what === 'ndjson-small'
-        ? smallLines(200_000, 16384)
+        ? smallLines(200_000 * scale, 16384)
         : undefined
+const data = generate(1)
 if (!data) throw new TypeError(`unknown workload "${what}"`)
+// Like the benchmark's children, a warm-up on a 1/10-size input first (not profiled): module
+// loading and the first JIT tiers are not what a long stream costs.
+const warm = generate(0.1)
 if (what.startsWith('sse') && !sseClients[who]) throw new TypeError(`unknown SSE contestant "${who}"`)
 if (what === 'ndjson-small' && who !== 'baseline' && who !== 'sluice-read')
   throw new TypeError(`unknown NDJSON contestant "${who}"`)
@@ -44,7 +49,7 @@ function consumerJsonParse(text) {
  * One pass over the whole input; resolves with what the consumer counted and checksummed. The
  * consumer callbacks are named (`onSmallEvent`, ...) so that summary.mjs can set them apart.
  */
-async function once() {
+async function once(input) {
   let h = HASH_SEED
   let count = 0
   const onSmallEvent = (e, d, id) => {
@@ -62,7 +67,7 @@ async function once() {
   if (what === 'ndjson-small') {
     if (who === 'baseline') {
       const p = createBaselineNdjsonParser(onRecord)
-      const reader = streamOf(data.chunks).getReader()
+      const reader = streamOf(input.chunks).getReader()
       for (;;) {
         const { done, value } = await reader.read()
         if (done) break
@@ -70,15 +75,18 @@ async function once() {
       }
       p.end()
     } else {
-      for await (const v of readNdjson(streamOf(data.chunks))) onRecord(v)
+      for await (const v of readNdjson(streamOf(input.chunks))) onRecord(v)
     }
   } else if (what === 'sse-small') {
-    await sseClients[who](() => streamOf(data.chunks), onSmallEvent, { parse: consumerJsonParse })
+    await sseClients[who](() => streamOf(input.chunks), onSmallEvent, { parse: consumerJsonParse })
   } else {
-    await sseClients[who](() => streamOf(data.chunks), onLargeEvent)
+    await sseClients[who](() => streamOf(input.chunks), onLargeEvent)
   }
   return { count, checksum: h }
 }
+
+const warmed = await once(warm)
+if (warmed.count !== warm.count || warmed.checksum !== warm.checksum) throw new Error('warm-up run: wrong result')
 
 const session = new Session()
 session.connect()
@@ -92,7 +100,7 @@ await session.post('Profiler.start')
 try {
   for (let r = 0; r < Number(reps); r++) {
     const start = performance.now()
-    const got = await once()
+    const got = await once(data)
     runs.push(performance.now() - start)
     if (got.count !== data.count || got.checksum !== data.checksum)
       wrong ??= `run ${r + 1}: count ${got.count} / ${data.count}, checksum ${got.checksum} / ${data.checksum}`

@@ -235,7 +235,7 @@ async function attributions(results, goalOf) {
   const out = [
     '### Where the bytes go',
     '',
-    `Each bundle below is rebuilt exactly as size-limit builds it (its esbuild ${esbuild.version}, same options and entry, gzip level 9, the same empty-project correction; the header says whether the figure equals size-limit's). "Minified bytes" is esbuild's metafile \`bytesInOutput\` of each source module; "≈ gzip" is an **estimate**: the module's share of the minified bytes applied to the bundle's min + gzip figure (gzip does not compress every module equally, so read it as ±15%). The \`@sluice/react\` bundles contain \`@sluice/client\` compiled from \`packages/client/src\`: esbuild follows the \`paths\` of the root \`tsconfig.json\`, for size-limit as here, so the react budgets measure the client's sources, not its \`dist\`. React itself is not counted.`,
+    `Each bundle below is rebuilt exactly as size-limit builds it (its esbuild ${esbuild.version}, same options and entry, gzip level 9, the same empty-project correction; the header says whether the figure equals size-limit's). "Minified bytes" is esbuild's metafile \`bytesInOutput\` of each source module; "≈ gzip" is an **estimate**: the module's share of the minified bytes applied to the bundle's min + gzip figure (gzip does not compress every module equally: an estimate, not a measurement; the column adds up to the bundle's figure). The \`@sluice/react\` bundles contain \`@sluice/client\` compiled from \`packages/client/src\`: esbuild follows the \`paths\` of the root \`tsconfig.json\`, for size-limit as here, so the react budgets measure the client's sources, not its \`dist\`. React itself is not counted.`,
     '',
   ]
   for (const name of ATTRIBUTED) {
