@@ -64,6 +64,60 @@ describe('createEventStream over large chunks', () => {
     expect(seen.length).toBeLessThan(2_000)
   })
 
+  it('a loop that lags does not hold back a listener of the same connection', async () => {
+    server = await startHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.end(`${frames(0, 2_000)}event: end\ndata: x\n\n`)
+    })
+    const connection = createEventStream(server.url, {
+      retry: false,
+      iteratorBufferSize: 16,
+      done: (m) => m.event === 'end',
+    })
+    const heard: string[] = []
+    connection.listen((message) => heard.push(message.id))
+    const closed = new Promise<void>((resolve) =>
+      connection.subscribe(() => {
+        if (connection.getSnapshot().status === 'closed') resolve()
+      }),
+    )
+    let looped = 0
+    const error = await (async () => {
+      for await (const _ of connection) {
+        looped += 1
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    })().catch((e: unknown) => e)
+    await closed
+    // The loop failed at its own bound; the listener got every message, in order, at the stream's pace.
+    expect(error).toMatchObject({ limit: 'iteratorBufferSize', max: 16 })
+    expect(looped).toBeLessThan(100)
+    expect(heard).toEqual(Array.from({ length: 2_000 }, (_, i) => String(i)))
+  })
+
+  it('leaves no timer behind when closed while a loop is catching up on a large chunk', async () => {
+    server = await startHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(frames(0, 20_000))
+      // The response stays open: only close() ends this connection.
+    })
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+    const before = timers()
+    const connection = createEventStream(server.url, { retry: false, iteratorBufferSize: 256 })
+    let count = 0
+    for await (const _ of connection) {
+      count += 1
+      if (count === 1_000) connection.close()
+    }
+    // What the connection delivered before close() (at most a batch of 64 waiting in the loop's
+    // buffer) is still handed to the loop; nothing after it.
+    expect(count).toBeGreaterThanOrEqual(1_000)
+    expect(count).toBeLessThanOrEqual(1_000 + 64)
+    expect(connection.getSnapshot()).toMatchObject({ status: 'closed', error: undefined })
+    // The idle timer and the wait for the loop (one macrotask at most) were both released by close().
+    expect(timers()).toBe(before)
+  })
+
   it('stops handling the rest of a chunk when a listener reconnects, and resumes after the last handled id', async () => {
     const lastEventIds: Array<string | undefined> = []
     server = await startHttpServer((req, res) => {

@@ -190,25 +190,36 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
         idleTimeout,
         signal: context.signal,
         onOpen: context.open,
-        read: async (body, signal) => {
-          const batches = readEventStreamBatches(body, {
-            signal,
-            onRetry: context.setServerDelay,
-            ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
-          })
+        read: async (body, signal, onChunk) => {
+          const batches = readEventStreamBatches(
+            body,
+            {
+              signal,
+              onRetry: context.setServerDelay,
+              ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
+            },
+            onChunk,
+          )
           // The ID the next attempt sends moves as messages are handled (delivered or skipped), not
           // as the parser reads them: the parser is up to one chunk ahead, and a reconnect() from a
           // listener in the middle of a chunk must resume with the chunk's next message, not after
           // its last. A dropped attempt moves it no more.
+          // The signal, read once per message, is mirrored in a local: AbortSignal's getter is not free.
+          // abort() dispatches synchronously, so a listener calling close() is seen at the next check.
+          let dropped = signal.aborted
+          const onAbort = (): void => {
+            dropped = true
+          }
+          signal.addEventListener('abort', onAbort, { once: true })
           const handled = (id: string): void => {
-            if (!signal.aborted) lastEventId = id
+            if (!dropped) lastEventId = id
           }
           try {
             // One async step per chunk; the messages of a chunk are handled in one go, stopping as
             // soon as the attempt is dropped (a listener calling reconnect() or close()).
             for await (const batch of batches) {
               for (const message of batch) {
-                if (signal.aborted) return undefined
+                if (dropped) return undefined
                 if (message instanceof LastEventIdMove) {
                   handled(message.lastEventId)
                   continue
@@ -289,13 +300,14 @@ class EventStreamConnectionImpl<T> extends ConnectionCore<EventStreamMessage<T>,
                   data,
                   message.id,
                 )
-                savePosition(context)
-                // A `for await` loop is handed one message per step: let it take this one before the
-                // next, as a per-message reader would (its buffer is for a loop that really lags).
-                if (behind) await undefined
+                if (resumable !== undefined) savePosition(context)
+                // A `for await` loop that fell a batch behind takes what it has before the next
+                // message (its buffer is for a loop that really lags).
+                if (behind) await context.drained()
               }
             }
           } finally {
+            signal.removeEventListener('abort', onAbort)
             // The snapshot follows the delivered messages' ids; it catches up here with the messages
             // skipped and an `id:` in a trailing block without data: the ID the next reconnect sends.
             context.setLastEventId(lastEventId)

@@ -9,6 +9,7 @@ import {
   requestHeaders,
   runHttpAttempt,
   type StreamRequestOptions,
+  tap,
 } from './connection/http.js'
 import type { Connection, ConnectionOptions } from './connection/types.js'
 import { decoderOf, type EventDefinition, type EventEnvelope, type UnknownEvents } from './define.js'
@@ -169,8 +170,8 @@ class NdjsonStreamConnectionImpl<T> extends ConnectionCore<T, T> {
         idleTimeout,
         signal: context.signal,
         onOpen: context.open,
-        read: async (body, signal) => {
-          const values = readNdjson(body, {
+        read: async (body, signal, onChunk) => {
+          const values = readNdjson(onChunk ? tap(body, onChunk) : body, {
             signal,
             ...(options.maxLineSize === undefined ? {} : { maxLineSize: options.maxLineSize }),
             ...(options.skipInvalidLines ? { skipInvalidLines: context.reportError } : {}),

@@ -27,10 +27,18 @@ export interface AttemptContext<TMessage, TData> {
   open(): void
   /**
    * Delivers one message to listeners, iterators and the snapshot, in that order. Returns true when
-   * a `for await` loop has messages waiting: a transport that delivers a whole chunk's messages in
-   * one go then awaits once between messages, so a loop that keeps up is not overrun.
+   * a `for await` loop has fallen a batch behind: a transport that delivers a whole chunk's messages
+   * in one go then awaits `drained()` before the next message, so a loop that keeps up is not
+   * overrun.
    */
   deliver(message: TMessage, data: TData, lastEventId?: string): boolean
+  /**
+   * Resolves when every `for await` loop has taken all its buffered messages, or after one macrotask
+   * if one has not (a loop awaiting I/O per message lags for real: from then on `deliver()` stops
+   * asking to wait until the loops have drained, so one lagging loop fails at its own bound instead
+   * of slowing the connection for every other consumer). Also resolves when the attempt is dropped.
+   */
+  drained(): Promise<void>
   /** A non-fatal error (e.g. a message failed validation): shown on the snapshot and `onError`. */
   reportError(error: SluiceError): void
   /** The last event ID changed (SSE), shown on the snapshot and sent on the next reconnect. */
@@ -48,10 +56,15 @@ export interface Transport<TMessage, TData> {
 }
 
 interface IteratorSink<TMessage> {
-  /** True when the message had to be buffered (the loop was not waiting for one). */
-  push(message: TMessage): boolean
+  /** How many messages wait in the loop's buffer after this one (0: handed straight to the loop). */
+  push(message: TMessage): number
+  /** How many messages wait in the loop's buffer. */
+  size(): number
   end(error: SluiceError | undefined): void
 }
+
+/** A transport waits for the loops once they hold this many messages (or half their bound). */
+const HIGH_WATER = 64
 
 /** What `subscribe`/`listen` return after close: there is nothing left to unsubscribe from. */
 const NOOP = (): void => undefined
@@ -106,6 +119,18 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
   #backoffTimer: ReturnType<typeof setTimeout> | undefined
   #stableTimer: ReturnType<typeof setTimeout> | undefined
   #release: Array<() => void> = []
+  /** The transport waiting in `drained()`. */
+  #drainWait: (() => void) | undefined
+  /**
+   * Ends a wait that outlived a macrotask: a loop that keeps up drains within the microtasks of the
+   * task that filled it, so a wait still pending when a timer runs is waiting on a loop that lags.
+   * One timer serves every wait started before it runs (not one per wait: that cost more than the
+   * waits saved).
+   */
+  #lagTimer: ReturnType<typeof setTimeout> | undefined
+  /** A wait ended by its timer: some loop lags for real; `deliver()` asks no more waits until all drained. */
+  #lagging = false
+  readonly #highWater: number
 
   constructor(options: ConnectionOptions<TMessage> = {}, initial: { lastEventId?: string } = {}) {
     this.#options = options
@@ -114,6 +139,7 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     if (!Number.isInteger(this.#bufferSize) || this.#bufferSize < 1) {
       throw new TypeError(`iteratorBufferSize must be a positive integer, got ${String(options.iteratorBufferSize)}`)
     }
+    this.#highWater = Math.min(HIGH_WATER, Math.ceil(this.#bufferSize / 2))
     this.#snapshot = initialSnapshot<TData>(initial.lastEventId ?? '')
   }
 
@@ -181,10 +207,15 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
    * Each loop gets its own buffer (bounded by `iteratorBufferSize`) and sees the messages delivered
    * after it started. It ends when the connection closes: normally after a clean close, by throwing
    * the error after a failed one. Breaking out of the loop only detaches that loop; the connection
-   * stays open (other loops, hooks and listeners may share it) until `close()`.
+   * stays open (other loops, hooks and listeners may share it) until `close()`. Messages delivered
+   * before the close and still in the loop's buffer are handed to it first (for a loop that keeps
+   * up, at most one batch: the transport waits for the loops once they hold `HIGH_WATER`).
    */
   [Symbol.asyncIterator](): AsyncIterator<TMessage, undefined> {
-    const buffer: TMessage[] = []
+    // A queue: `buffer[head]` is the oldest message. Taken slots are cleared and the array is reset
+    // when empty (or compacted), so next() costs O(1) instead of shift()'s O(n) on a full buffer.
+    const buffer: (TMessage | undefined)[] = []
+    let head = 0
     /** The `next()` waiting for a message; settled with a result or with the close error. */
     let pending: ((result: IteratorResult<TMessage, undefined> | Promise<never>) => void) | undefined
     // `failure` is thrown once the buffer is drained: the close error or an overflow.
@@ -199,14 +230,15 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     const sink: IteratorSink<TMessage> = {
       push: (message) => {
         // A listener may close the connection while a message is being delivered to everyone.
-        if (ended) return false
+        if (ended) return 0
         const waiting = pending
         pending = undefined
         if (waiting) {
           waiting({ done: false, value: message })
-          return false
+          return 0
         }
-        if (buffer.push(message) > this.#bufferSize) {
+        const size = buffer.push(message) - head
+        if (size > this.#bufferSize) {
           buffer.pop()
           const max = this.#bufferSize
           sink.end(
@@ -217,10 +249,11 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
                 'receiving messages. Consume faster, raise iteratorBufferSize, or use listen().',
             ),
           )
-          return false
+          return 0
         }
-        return true
+        return size
       },
+      size: () => buffer.length - head,
       end: (error) => {
         if (ended) return
         ended = true
@@ -230,28 +263,57 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
         const waiting = pending
         pending = undefined
         waiting?.(last())
+        this.#checkDrained()
       },
     }
     if (this.#snapshot.status === 'closed') sink.end(this.#snapshot.error)
     else this.#iterators.add(sink)
     return {
-      next: () =>
-        buffer.length > 0
-          ? Promise.resolve({ done: false, value: buffer.shift() as TMessage })
-          : ended
-            ? Promise.resolve(last())
-            : new Promise((resolve) => {
-                pending = resolve
-              }),
+      next: () => {
+        if (head < buffer.length) {
+          const value = buffer[head] as TMessage
+          buffer[head++] = undefined
+          if (head === buffer.length) {
+            buffer.length = 0
+            head = 0
+            if (this.#drainWait !== undefined || this.#lagging) this.#checkDrained()
+          } else if (head >= 1024 && head * 2 >= buffer.length) {
+            // A loop that stays behind never empties its buffer: drop the taken slots now and then.
+            buffer.splice(0, head)
+            head = 0
+          }
+          return Promise.resolve({ done: false, value })
+        }
+        return ended
+          ? Promise.resolve(last())
+          : new Promise((resolve) => {
+              pending = resolve
+            })
+      },
       return: () => {
         // Leaving the loop ends it quietly, even after a failed close.
         failure = undefined
-        sink.end(undefined)
         buffer.length = 0
+        head = 0
+        sink.end(undefined)
         // A next() still waiting (called without awaiting the previous one) must not hang forever.
         return Promise.resolve(last())
       },
     }
+  }
+
+  /** Ends the transport's `drained()` wait once no loop has buffered messages. */
+  #checkDrained(): void {
+    for (const sink of this.#iterators) if (sink.size() > 0) return
+    this.#lagging = false
+    this.#endDrainWait()
+  }
+
+  #endDrainWait(): void {
+    const resolve = this.#drainWait
+    if (resolve === undefined) return
+    this.#drainWait = undefined
+    resolve()
   }
 
   /** The snapshot, with the last message applied if it was not yet. */
@@ -268,17 +330,26 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
 
   /** The snapshot reducer is the only place that changes state; this is the only place calling it. */
   #dispatch(action: ConnectionAction<TData>): void {
-    const current = this.#current()
-    if (action.type === 'message' && this.#subscribers.size === 0 && current.status !== 'closed') {
-      this.#unapplied = true
-      this.#unappliedData = action.data
-      this.#unappliedId = action.lastEventId
-      return
-    }
-    const next = connectionReducer(current, action)
+    const next = connectionReducer(this.#current(), action)
     if (next === this.#snapshot) return
     this.#snapshot = next
     for (const onChange of [...this.#subscribers]) safely(onChange)
+  }
+
+  /**
+   * A delivered message's snapshot change. While nobody subscribes it is only recorded (the last
+   * message's data and the last ID given) and applied when the snapshot is next read or changed:
+   * applying message after message without a subscriber equals applying the last one with the last
+   * ID any of them carried, and costs an object per message that nobody looks at.
+   */
+  #message(data: TData, lastEventId: string | undefined): void {
+    if (this.#subscribers.size === 0 && this.#snapshot.status !== 'closed') {
+      if (lastEventId !== undefined || !this.#unapplied) this.#unappliedId = lastEventId
+      this.#unapplied = true
+      this.#unappliedData = data
+      return
+    }
+    this.#dispatch({ type: 'message', data, lastEventId })
   }
 
   #startAttempt(): void {
@@ -287,7 +358,9 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     const controller = new AbortController()
     this.#attempt = controller
     this.#dispatch({ type: 'connect' })
-    const live = () => this.#attempt === controller && !controller.signal.aborted
+    // The controller is aborted only after `#attempt` stopped pointing at it (#dropAttempt,
+    // #attemptEnded), so the identity says it all, without an AbortSignal getter per message.
+    const live = () => this.#attempt === controller
     const context: AttemptContext<TMessage, TData> = {
       signal: controller.signal,
       lastEventId: this.#current().lastEventId,
@@ -316,11 +389,31 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
         // allows.
         if (this.#listeners.size > 0) for (const onMessage of [...this.#listeners]) safely(onMessage, message)
         if (this.#options.onMessage !== undefined) safely(this.#options.onMessage, message)
-        let behind = false
-        for (const sink of this.#iterators) if (sink.push(message)) behind = true
-        this.#dispatch({ type: 'message', data, lastEventId })
-        return behind
+        let buffered = 0
+        for (const sink of this.#iterators) {
+          const size = sink.push(message)
+          if (size > buffered) buffered = size
+        }
+        this.#message(data, lastEventId)
+        return buffered >= this.#highWater && !this.#lagging
       },
+      drained: () =>
+        new Promise<void>((resolve) => {
+          // One transport loop per attempt, so at most one wait; a stale one is ended first.
+          this.#endDrainWait()
+          if (!live()) {
+            resolve()
+            return
+          }
+          this.#drainWait = resolve
+          this.#lagTimer ??= setTimeout(() => {
+            this.#lagTimer = undefined
+            if (this.#drainWait === undefined) return
+            this.#lagging = true
+            this.#endDrainWait()
+          }, 0)
+          this.#checkDrained()
+        }),
       reportError: (error) => {
         if (!live()) return
         this.#dispatch({ type: 'error', error })
@@ -382,6 +475,10 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     const attempt = this.#attempt
     this.#attempt = undefined
     attempt?.abort()
+    // A transport waiting for the loops goes on at once, sees its signal aborted and stops.
+    this.#endDrainWait()
+    clearTimeout(this.#lagTimer)
+    this.#lagTimer = undefined
   }
 
   /** The one cleanup path: every way of closing (user, abort, fatal error, clean end) comes here. */

@@ -246,9 +246,14 @@ export interface HttpAttempt {
    * Reads the body to its end, delivering messages. Resolves `'done'` to close cleanly (e.g. the
    * `done` predicate matched), `undefined` when the stream ended. Errors it throws are classified:
    * a `SluiceError` other than a network failure (size limit, invalid NDJSON) closes the
-   * connection; anything else is a broken stream and is retried.
+   * connection; anything else is a broken stream and is retried. `onChunk` (when an idle timeout
+   * runs) must be called as each chunk of the body arrives: `tap()` does it for a reader that cannot.
    */
-  read(body: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<'done' | undefined>
+  read(
+    body: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+    onChunk: (() => void) | undefined,
+  ): Promise<'done' | undefined>
 }
 
 /**
@@ -295,9 +300,9 @@ export async function runHttpAttempt(attempt: HttpAttempt): Promise<AttemptEnd> 
     // A 2xx without a body is a stream that ended at once.
     if (response.body === null) return { type: 'retry' }
     idle?.touch()
-    const body: ReadableStream<Uint8Array> = idle ? tap(response.body, () => idle.touch()) : response.body
     try {
-      const ended = await untilAborted(attempt.read(body, local.signal), local.signal)
+      const onChunk = idle ? () => idle.touch() : undefined
+      const ended = await untilAborted(attempt.read(response.body, local.signal, onChunk), local.signal)
       if (idleError) return { type: 'retry', error: idleError }
       return ended === 'done' ? { type: 'close' } : { type: 'retry' }
     } catch (error) {

@@ -95,9 +95,11 @@ async function* parseBatches(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions,
   withIdMoves: boolean,
+  onChunk?: () => void,
 ): AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined> {
   const parse = eventStreamParser(options, withIdMoves)
   for await (const chunk of readChunks(input, options.signal, 'readEventStream')) {
+    onChunk?.()
     const { batch, failure } = parse(chunk)
     if (batch.length > 0) yield batch
     if (failure !== undefined) throw failure.error
@@ -120,14 +122,16 @@ export class LastEventIdMove {
  * per chunk instead of one per message), with a {@link LastEventIdMove} in stream order for every
  * block without data that changes the last event ID. An error of a chunk (the bound) is thrown by
  * the call after the batch of the messages before it. The caller checks its signal between messages.
+ * `onChunk` is called as each chunk arrives (activity for the idle timer, without a stream in between).
  *
  * @internal
  */
 export function readEventStreamBatches(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions = {},
+  onChunk?: () => void,
 ): AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined> {
-  return parseBatches(input, options, true)
+  return parseBatches(input, options, true, onChunk)
 }
 
 /** What parsing one chunk gives: its messages, and the error that stops the stream after them. */
