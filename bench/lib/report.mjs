@@ -189,6 +189,10 @@ export function renderResults(sections, machine) {
       }
     }
   }
+  out.push(
+    '',
+    'Where the time goes for a speed goal that is not met: [PROFILES.md](PROFILES.md) (`npm run bench:profile`: CPU profiles of the in-process parse workloads, self time per function); where the bytes go for a bundle goal: the per-module breakdown in the bundle-size section below.',
+  )
   out.push('')
   for (const s of sections) {
     out.push(`## ${s.title ?? s.name}`, '')
