@@ -114,7 +114,7 @@ const FEATURES = {
   'client/connection/connection':
     'ConnectionCore: status snapshot + subscribe/listen, bounded per-loop `for await` buffers, attempt lifecycle, backoff and minUptime timers, abort signal and `online` listeners',
   'client/connection/http':
-    'fetch attempt: request validation, async/fresh headers, media-type and status classification (5xx/408/429 retry, 204 close), idle timeout, byte tap, network-error mapping',
+    'fetch attempt: request validation, async/fresh headers, media-type and status classification (5xx/408/429 retry, 204 close), idle timeout, network-error mapping',
   'client/connection/retry':
     'RetryPolicy: exponential full-jitter backoff, maxAttempts, minUptime reset; `Retry-After` parsing (HTTP entries only)',
   'client/connection/decode': '`parse` then Standard Schema validation (sync or async), errors as ValidationError',
