@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser'
 import { LimitExceededError } from '../errors.js'
-import { BatchIterator, readChunks } from './chunks.js'
+import { BatchIterator, type ChunkResult, readBatches } from './chunks.js'
 import { EventStreamScan, type IdMove } from './event-stream-scan.js'
 import { checkLimit } from './limit.js'
 
@@ -89,22 +89,26 @@ export function readEventStream(
  * The messages of each chunk as one batch, with `withIdMoves` also a {@link LastEventIdMove} for
  * every block without data that changes the last event ID. An error of a chunk (the bound) is thrown
  * by the call after the batch of the messages before it, so nothing valid that came first is lost.
- * Leaving it for any reason ends `readChunks`, which releases the reader.
+ * Leaving it for any reason ends `readBatches`, which releases the reader.
  */
-async function* parseBatches(
+function parseBatches(
   input: Response | ReadableStream<Uint8Array>,
   options: ReadEventStreamOptions,
   withIdMoves: boolean,
   onChunk?: () => void,
 ): AsyncGenerator<ReadonlyArray<EventStreamMessage | LastEventIdMove>, void, undefined> {
-  const parse = eventStreamParser(options, withIdMoves)
-  for await (const chunk of readChunks(input, options.signal, 'readEventStream')) {
-    onChunk?.()
-    const { batch, failure } = parse(chunk)
-    if (batch.length > 0) yield batch
-    if (failure !== undefined) throw failure.error
-  }
+  return readBatches(input, options.signal, 'readEventStream', () => {
+    const parse = eventStreamParser(options, withIdMoves)
+    return (chunk) => {
+      // At the end nothing is fed (see eventStreamParser).
+      if (chunk === undefined) return NOTHING
+      onChunk?.()
+      return parse(chunk)
+    }
+  })
 }
+
+const NOTHING: ChunkResult<never> = { batch: [], failure: undefined }
 
 /**
  * The last event ID moved by a block without data (which dispatches no message), in stream order
@@ -134,19 +138,16 @@ export function readEventStreamBatches(
   return parseBatches(input, options, true, onChunk)
 }
 
-/** What parsing one chunk gives: its messages, and the error that stops the stream after them. */
-interface ChunkResult {
-  readonly batch: ReadonlyArray<EventStreamMessage | LastEventIdMove>
-  readonly failure: { readonly error: unknown } | undefined
-}
-
 /**
  * The parser behind both readers: a function that takes the stream's chunks in order and returns
  * the messages of each. At the end of the stream nothing is fed: a partial line and an event without
  * its blank line are discarded, per spec ("If the file ends in the middle of an event, before the
  * final empty line, the incomplete event is not dispatched.").
  */
-function eventStreamParser(options: ReadEventStreamOptions, withIdMoves: boolean): (chunk: Uint8Array) => ChunkResult {
+function eventStreamParser(
+  options: ReadEventStreamOptions,
+  withIdMoves: boolean,
+): (chunk: Uint8Array) => ChunkResult<EventStreamMessage | LastEventIdMove> {
   const { onRetry, onComment, onLastEventId } = options
   const maxMessageSize = checkLimit(
     'readEventStream',

@@ -1,5 +1,5 @@
 import type { NdjsonSyntaxError } from '../errors.js'
-import { BatchIterator, type ByteInput, readChunks, StringChunkEncoder } from './chunks.js'
+import { BatchIterator, type ByteInput, readBatches, StringChunkEncoder } from './chunks.js'
 import { checkLimit } from './limit.js'
 import { NdjsonLines } from './ndjson-lines.js'
 
@@ -115,32 +115,34 @@ export class NdjsonParseStream<T = unknown> extends /* @__PURE__ */ transformStr
  * The one NDJSON parser behind `readNdjson` and `NdjsonParseStream`, one batch of values per chunk
  * (see {@link NdjsonLines}). An error thrown while parsing a chunk (bad line, bound) is thrown only
  * after the batch of values parsed from that chunk before it, so nothing valid that came first is
- * lost. Leaving early, aborting or an error ends `readChunks`, which releases the reader.
+ * lost. Leaving early, aborting or an error ends `readBatches`, which releases the reader.
  */
-async function* parseBatches<T>(
+function parseBatches<T>(
   input: ByteInput,
   options: Omit<ReadNdjsonOptions, 'signal'>,
   signal: AbortSignal | undefined,
   caller: string,
   text?: StringChunkEncoder,
-): AsyncGenerator<T[], void, undefined> {
-  const max = checkLimit(caller, 'maxLineSize', options.maxLineSize, DEFAULT_MAX_LINE_SIZE)
-  const lines = new NdjsonLines<T>(max, options.skipInvalidLines ?? false)
-  let batch: T[] = []
-  let failure: { error: unknown } | undefined
-  for await (const chunk of readChunks(input, signal, caller, text)) {
-    try {
-      lines.push(chunk, batch)
-    } catch (error) {
-      failure = { error }
-    }
-    if (batch.length > 0) {
-      yield batch
-      batch = []
-    }
-    if (failure !== undefined) throw failure.error
-  }
-  if (signal?.aborted) return
-  lines.end(batch)
-  if (batch.length > 0) yield batch
+): AsyncGenerator<readonly T[], void, undefined> {
+  return readBatches(
+    input,
+    signal,
+    caller,
+    () => {
+      const max = checkLimit(caller, 'maxLineSize', options.maxLineSize, DEFAULT_MAX_LINE_SIZE)
+      const lines = new NdjsonLines<T>(max, options.skipInvalidLines ?? false)
+      return (chunk) => {
+        const batch: T[] = []
+        let failure: { error: unknown } | undefined
+        try {
+          if (chunk === undefined) lines.end(batch)
+          else lines.push(chunk, batch)
+        } catch (error) {
+          failure = { error }
+        }
+        return { batch, failure }
+      }
+    },
+    text,
+  )
 }
