@@ -74,20 +74,51 @@ export class NdjsonLines<T> {
       const lines = this.#decoder.decode(chunk.subarray(start, lastLf + 1), STREAM)
       // Any one of these lines has at most `lastLf - start` bytes: only when that could pass the
       // bound are the lines measured one by one (on the bytes, so it stays exact).
-      let byteStart = lastLf - start > this.#max ? start : -1
-      for (let from = 0; from < lines.length; ) {
-        const nl = lines.indexOf('\n', from)
-        if (byteStart !== -1) {
-          const byteEnd = chunk.indexOf(LF, byteStart)
-          const crlf = byteEnd > byteStart && chunk[byteEnd - 1] === CR ? 1 : 0
-          if (byteEnd - byteStart - crlf > this.#max) throw overflow(this.#max, this.#lineNumber + 1)
-          byteStart = byteEnd + 1
-        }
-        this.#parse(lines.slice(from, nl), out)
-        from = nl + 1
-      }
+      if (lastLf - start > this.#max) this.#measured(lines, chunk, start, out)
+      else this.#lines(lines, out)
     }
     if (lastLf + 1 < chunk.byteLength) pending.append(chunk, lastLf + 1, chunk.byteLength, this.#lineNumber + 1)
+  }
+
+  /**
+   * The lines of `text` (each ends with "\n"), none of which can pass the bound. A line starting
+   * with `{` (nearly every NDJSON line) is parsed right here, counted in a local; any other line,
+   * and one that does not parse, goes through {@link NdjsonLines.#parse} (blank lines, the error
+   * with its line number, skipping), so this loop is only a shortcut for the common case.
+   */
+  #lines(text: string, out: T[]): void {
+    let n = this.#lineNumber
+    for (let from = 0; from < text.length; n++) {
+      const nl = text.indexOf('\n', from)
+      const line = text.slice(from, nl)
+      const first = text.charCodeAt(from)
+      from = nl + 1
+      if (first === 0x7b) {
+        try {
+          out.push(JSON.parse(line) as T)
+          continue
+        } catch {
+          // Parsed again below, to report (or skip) it with its line number.
+        }
+      }
+      this.#lineNumber = n
+      this.#parse(line, out)
+    }
+    this.#lineNumber = n
+  }
+
+  /** {@link NdjsonLines.#lines} for a run of lines any of which might pass the bound: each is measured on the bytes. */
+  #measured(lines: string, chunk: Uint8Array, start: number, out: T[]): void {
+    let byteStart = start
+    for (let from = 0; from < lines.length; ) {
+      const nl = lines.indexOf('\n', from)
+      const byteEnd = chunk.indexOf(LF, byteStart)
+      const crlf = byteEnd > byteStart && chunk[byteEnd - 1] === CR ? 1 : 0
+      if (byteEnd - byteStart - crlf > this.#max) throw overflow(this.#max, this.#lineNumber + 1)
+      byteStart = byteEnd + 1
+      this.#parse(lines.slice(from, nl), out)
+      from = nl + 1
+    }
   }
 
   /** End of input: a last line without a line break is a line too. */
