@@ -300,8 +300,12 @@ class Pump<T, R> implements PumpHooks, IdleWatched, PushConsumer {
       if (this.#sendTimeout !== false) this.#drainTimer = setTimeout(Pump.#sendTimedOut, this.#sendTimeout, this)
       return
     }
-    if (this.#sync !== undefined || this.#push !== undefined) {
-      this.#pullSync()
+    if (this.#push !== undefined) {
+      this.#pullPush(this.#push)
+      return
+    }
+    if (this.#sync !== undefined) {
+      this.#pullSync(this.#sync)
       return
     }
     const iterator = this.#iterator
@@ -310,7 +314,7 @@ class Pump<T, R> implements PumpHooks, IdleWatched, PushConsumer {
       const push = (iterator as Partial<PushCapable<T>>)[PUSH_SOURCE]?.()
       if (push !== undefined) {
         this.#push = push
-        this.#pullSync()
+        this.#pullPush(push)
         return
       }
       // After the stream ended, a late rejection lands here and is moot (often the AbortError
@@ -332,29 +336,23 @@ class Pump<T, R> implements PumpHooks, IdleWatched, PushConsumer {
   }
 
   /**
-   * Synchronous source (or a push source's queued items): pulls items at once and writes them in batches of up to the sink's
+   * Synchronous source: pulls items at once and writes them in batches of up to the sink's
    * `room()` (at most {@link SYNC_BATCH_CHARS} characters), one `write` per batch rather than per item (and no
    * promise per item), while the sink can take more. Backpressure and `sendTimeout` work as for
    * any source: the sink's readiness is checked after every batch, and a full sink pauses the pump
    * until `drain()`. What was pulled before an error is written before the error is handled.
    */
-  #pullSync(): void {
+  #pullSync(sync: Iterator<T>): void {
     const encoder = this.#encoder
-    const sync = this.#sync
-    const push = this.#push
     let batch = ''
     // Bounded work per call even for a sink that never fills (a microtask continues it).
     for (let batches = 0; batches < SYNC_BATCHES_PER_TURN; batches++) {
-      let outcome: 'full' | 'done' | 'wait' = 'full'
+      let outcome: 'full' | 'done' = 'full'
       let failure: { error: unknown } | undefined
       const room = Math.min(SYNC_BATCH_CHARS, this.#sink.room())
       try {
         while (batch.length < room) {
-          const result = sync !== undefined ? sync.next() : push?.take()
-          if (result === undefined) {
-            outcome = 'wait'
-            break
-          }
+          const result = sync.next()
           if (result.done) {
             outcome = 'done'
             break
@@ -381,9 +379,50 @@ class Pump<T, R> implements PumpHooks, IdleWatched, PushConsumer {
         this.#finish('end')
         return
       }
-      if (this.#ended || this.#sync !== sync || this.#push !== push) return
-      if (outcome === 'wait') {
-        push?.wait(this)
+      if (this.#ended || this.#sync !== sync) return
+      if (!this.#sink.isReady()) {
+        this.#pull() // waits for drain
+        return
+      }
+    }
+    this.#onWake ??= () => this.#pull()
+    queueMicrotask(this.#onWake)
+  }
+
+  /**
+   * A push source's queued items (a live channel subscription): the same batches, bounds and
+   * backpressure as {@link Pump.#pullSync}, on the path every fan-out takes once per subscriber
+   * per message. Usually one item is queued: it is written as it is, without asking the sink for
+   * its room (two getters deep into the socket) and without a result object per item.
+   */
+  #pullPush(push: PushSource<T>): void {
+    const encoder = this.#encoder
+    for (let batches = 0; batches < SYNC_BATCHES_PER_TURN; batches++) {
+      let batch = ''
+      let room = 0
+      try {
+        for (let item = push.take(); item !== undefined; item = push.take()) {
+          const chunk = encoder.encode(item)
+          if (typeof chunk === 'string') batch += chunk
+          else {
+            // Bytes are not concatenated: the batch so far goes out first, then the bytes as they are.
+            if (!this.#writeBatch(batch) || !this.#writeBatch(chunk)) return
+            batch = ''
+          }
+          if (push.queued === 0) break
+          // Sized only once a second item could join: the bound of #pullSync, from the same moment.
+          if (room === 0) room = Math.min(SYNC_BATCH_CHARS, this.#sink.room())
+          if (batch.length >= room) break
+        }
+      } catch (error) {
+        // What was taken before the error goes out first, as with any source.
+        if (this.#writeBatch(batch)) this.#fail(error)
+        return
+      }
+      if (!this.#writeBatch(batch) || this.#push !== push) return
+      if (push.queued === 0) {
+        if (push.ended) this.#finish('end')
+        else push.wait(this)
         return
       }
       if (!this.#sink.isReady()) {

@@ -160,7 +160,8 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
   readonly #store: ChannelStore<T>
   readonly #maxQueue: number
   readonly #pageSize: number
-  readonly #subscribers = new Set<Subscriber<T>>()
+  /** Registered subscribers, in no particular order (see {@link Subscriber}'s `#slot`). */
+  readonly #subscribers: Subscriber<T>[] = []
   #closed = false
   /** Set once the store answered asynchronously: from then on fan-out follows publish order. */
   #chain: Promise<unknown> | undefined
@@ -185,7 +186,7 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
   }
 
   get subscriberCount(): number {
-    return this.#subscribers.size
+    return this.#subscribers.length
   }
 
   get closed(): boolean {
@@ -234,8 +235,15 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
 
   /** `newest`: the id is known to be above every id queued or delivered, so no duplicate check. */
   #fanOut(message: ChannelMessage<T>, newest: boolean): void {
-    // Deleting from a Set while iterating it is safe: a subscriber that overflows removes itself.
-    for (const subscriber of this.#subscribers) subscriber.push(message, newest)
+    // An index loop over an array: this runs once per message per subscriber (issue 6, fan-out),
+    // and the iterator protocol over a Set costs more than the push itself.
+    const subscribers = this.#subscribers
+    for (let i = 0; i < subscribers.length; i++) {
+      const subscriber = subscribers[i]!
+      subscriber.push(message, newest)
+      // One that overflowed removed itself, and the last one moved into its slot: visit that one too.
+      if (subscribers[i] !== subscriber) i--
+    }
   }
 
   subscribe(options: SubscribeOptions = {}): ChannelSubscription<T> {
@@ -332,14 +340,15 @@ class ChannelImpl<T> implements Channel<T, string | Promise<string>> {
    * resumes from its last id. The channel stays open.
    */
   #interrupt(): void {
-    for (const subscriber of this.#subscribers) subscriber.end(true)
+    // A copy: each one leaves the registry as it ends.
+    for (const subscriber of this.#subscribers.slice()) subscriber.end(true)
   }
 
   close(): void {
     if (this.#closed) return
     this.#closed = true
     this.#unwatch?.()
-    for (const subscriber of this.#subscribers) subscriber.end(true)
+    for (const subscriber of this.#subscribers.slice()) subscriber.end(true)
   }
 }
 
@@ -365,15 +374,18 @@ class Subscriber<T> implements PushSource<ChannelEvent<T>> {
   #consumer: PushConsumer | undefined
   readonly #store: ChannelStore<T>
   readonly #maxQueue: number
-  readonly #registry: Set<Subscriber<T>>
+  readonly #registry: Subscriber<T>[]
+  /** Its index in the registry while registered: removal swaps the last one in, O(1). */
+  #slot: number
   #signal: AbortSignal | undefined
 
-  constructor(store: ChannelStore<T>, maxQueue: number, registry: Set<Subscriber<T>>, live: boolean) {
+  constructor(store: ChannelStore<T>, maxQueue: number, registry: Subscriber<T>[], live: boolean) {
     this.#store = store
     this.#maxQueue = maxQueue
     this.#live = live
     this.#registry = registry
-    registry.add(this)
+    this.#slot = registry.length
+    registry.push(this)
   }
 
   /** Ends with `signal` (at once when it already aborted). */
@@ -442,9 +454,14 @@ class Subscriber<T> implements PushSource<ChannelEvent<T>> {
     return this.#waiting
   }
 
-  /** {@link PushSource.take}: the next message now, done once ended and drained, else `undefined`. */
-  take(): Delivery<T> | undefined {
-    return this.#queue.length > 0 || this.ended ? this.shift() : undefined
+  /** {@link PushSource.take}: the next queued message, else `undefined`. */
+  take(): ChannelEvent<T> | undefined {
+    return this.#queue.shift()
+  }
+
+  /** {@link PushSource.queued}. */
+  get queued(): number {
+    return this.#queue.length
   }
 
   /** {@link PushSource.wait}. */
@@ -479,7 +496,12 @@ class Subscriber<T> implements PushSource<ChannelEvent<T>> {
     if (!drain || !this.#live) this.#queue.length = 0
     if (this.ended) return
     this.ended = true
-    this.#registry.delete(this)
+    const registry = this.#registry
+    const last = registry.pop()!
+    if (last !== this) {
+      registry[this.#slot] = last
+      last.#slot = this.#slot
+    }
     this.#signal?.removeEventListener('abort', this)
     this.#wakeUp()
   }
