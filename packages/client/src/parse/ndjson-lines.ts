@@ -1,4 +1,5 @@
 import { NdjsonSyntaxError } from '../errors.js'
+import type { IncrementalJson } from './json-incremental.js'
 import { overflow, PendingLine } from './ndjson-pending.js'
 
 const LF = 0x0a
@@ -40,10 +41,10 @@ export class NdjsonLines<T> {
   readonly #lineDecoder = new TextDecoder('utf-8', { ignoreBOM: true })
   readonly #pending: PendingLine
 
-  constructor(max: number, skip: boolean | ((error: NdjsonSyntaxError) => void)) {
+  constructor(max: number, skip: boolean | ((error: NdjsonSyntaxError) => void), incremental?: number) {
     this.#max = max
     this.#skip = skip
-    this.#pending = new PendingLine(max)
+    this.#pending = new PendingLine(max, incremental)
   }
 
   /**
@@ -127,17 +128,18 @@ export class NdjsonLines<T> {
       this.#parse(this.#pending.take(undefined, 0, this.#lineNumber + 1, this.#lineDecoder), out)
   }
 
-  #parse(line: string, out: T[]): void {
+  #parse(line: string | IncrementalJson, out: T[]): void {
     const n = ++this.#lineNumber
+    const text = typeof line === 'string'
     // Blank (or whitespace-only) lines separate nothing and are skipped, as most producers emit
     // a trailing newline and some a blank keepalive line.
-    if (isBlank(line)) return
+    if (text && isBlank(line)) return
     let value: T
     try {
       // A CR left from a CRLF is JSON whitespace (RFC 8259 section 2): no need to cut it off first.
-      value = JSON.parse(line) as T
+      value = (text ? JSON.parse(line) : line.end()) as T
     } catch (cause) {
-      const error = new NdjsonSyntaxError(n, excerpt(line), { cause })
+      const error = new NdjsonSyntaxError(n, excerpt(text ? line : line.head()), { cause })
       if (this.#skip === false) throw error
       if (typeof this.#skip === 'function') this.#skip(error)
       return

@@ -1,6 +1,12 @@
 import { LimitExceededError } from '../errors.js'
+import { type IncrementalJson, incrementalJson } from './json-incremental.js'
 
 const CR = 0x0d
+/**
+ * A line still pending past this many bytes is parsed as it arrives when it is an array or object
+ * ({@link incrementalJson}): its text and its value are then never alive at once.
+ */
+const INCREMENTAL = 1024 * 1024
 
 /**
  * The NDJSON line that has started but not ended yet: views of the chunks it arrived in, not
@@ -16,9 +22,15 @@ export class PendingLine {
   readonly #max: number
   /** The stream's first line has not ended yet: it may start with a BOM. */
   #atStreamStart = true
+  /** The parser the line's bytes go to once it passed `#incremental`; `null`: not an array/object. */
+  #json: IncrementalJson | null | undefined
+  /** Last byte appended (for `#json`, which keeps no parts: a CR before the LF does not count for the bound). */
+  #last = 0
+  readonly #incremental: number
 
-  constructor(max: number) {
+  constructor(max: number, incremental = INCREMENTAL) {
     this.#max = max
+    this.#incremental = incremental
   }
 
   /**
@@ -31,8 +43,34 @@ export class PendingLine {
   append(chunk: Uint8Array, from: number, to: number, lineNumber: number): void {
     const bytes = this.bytes + (to - from)
     if (bytes > this.#max + 1) throw overflow(this.#max, lineNumber)
-    this.#parts.push(chunk.subarray(from, to))
     this.bytes = bytes
+    if (to > from) this.#last = chunk[to - 1]!
+    if (this.#json) {
+      this.#json.push(chunk.subarray(from, to))
+      return
+    }
+    this.#parts.push(chunk.subarray(from, to))
+    if (this.#json === undefined && bytes > this.#incremental) this.#startJson()
+  }
+
+  /**
+   * Hands the line to an {@link incrementalJson} parser if its first part starts (after a BOM and
+   * whitespace) with `[` or `{`. Anything else, a BOM split across parts included, stays on the
+   * whole-line path, which is right for every line.
+   */
+  #startJson(): void {
+    const parts = this.#parts
+    const first = parts[0]!
+    const bom = this.#atStreamStart && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? 3 : 0
+    let i = bom
+    while (first[i] === 0x20 || first[i] === 0x09 || first[i] === CR) i++
+    this.#json = null
+    if (first[i] !== 0x5b && first[i] !== 0x7b) return
+    const json = incrementalJson()
+    json.push(first.subarray(bom))
+    for (let k = 1; k < parts.length; k++) json.push(parts[k]!)
+    this.#parts = []
+    this.#json = json
   }
 
   /**
@@ -46,13 +84,20 @@ export class PendingLine {
    *
    * @throws `LimitExceededError` when the line (without the CR of a CRLF) passes the bound.
    */
-  take(chunk: Uint8Array | undefined, end: number, lineNumber: number, decoder: TextDecoder): string {
+  take(chunk: Uint8Array | undefined, end: number, lineNumber: number, decoder: TextDecoder): string | IncrementalJson {
     const parts = this.#parts
     const size = this.bytes + end
-    const last = end > 0 && chunk !== undefined ? chunk[end - 1] : parts[parts.length - 1]?.at(-1)
+    const json = this.#json
+    const last = end > 0 && chunk !== undefined ? chunk[end - 1] : json ? this.#last : parts[parts.length - 1]?.at(-1)
     if (size - (last === CR ? 1 : 0) > this.#max) throw overflow(this.#max, lineNumber)
     this.#parts = []
     this.bytes = 0
+    this.#json = undefined
+    if (json) {
+      this.#atStreamStart = false
+      if (end > 0 && chunk !== undefined) json.push(chunk.subarray(0, end))
+      return json
+    }
     let line: Uint8Array
     // Without parts, `take` is only called for a line that ends in `chunk`.
     if (parts.length === 0) line = (chunk ?? new Uint8Array(0)).subarray(0, end)
