@@ -3,7 +3,7 @@
 
 import { createRequire } from 'node:module'
 import { HASH_SEED, iterableOf, streamOf } from '../lib/data.mjs'
-import { gc, MemoryTracker, now } from '../lib/measure.mjs'
+import { fastestOf, gc, MemoryTracker, now } from '../lib/measure.mjs'
 import { createBaselineNdjsonParser, digestHuge, digestRecord, hugeLine, smallLines } from '../lib/ndjson.mjs'
 import { metricAtMost, ratioAtLeast } from '../lib/report.mjs'
 
@@ -26,7 +26,7 @@ export const variants = [
     goals: [ratioAtLeast('sluice-read', 0.9)],
     columns: MEMORY,
     note: (_p, e) =>
-      `${e.count} lines, ${(e.bytes / 1e6).toFixed(1)} MB, ${e.splitChars} chunk boundaries inside a UTF-8 character. Issue 6 reference ratios: \`ndjson-readablestream\` ≈1.0, \`it-ndjson\` ≈1.0, \`@discoveryjs/json-ext\` ≈0.66.`,
+      `${e.count} lines, ${(e.bytes / 1e6).toFixed(1)} MB, ${e.splitChars} chunk boundaries inside a UTF-8 character. Issue 6 reference ratios: \`ndjson-readablestream\` ≈1.0, \`it-ndjson\` ≈1.0, \`@discoveryjs/json-ext\` ≈0.66. Each child times the stream \`BENCH_REPEAT\` (3) times and reports the fastest (memory: of the first run).`,
   },
   {
     id: 'huge',
@@ -109,9 +109,22 @@ async function timed(params, parse) {
   gc()
   const tracker = new MemoryTracker()
   const t0 = now()
-  const r = await run(data, tracker)
-  const ms = now() - t0
+  const first = await run(data, tracker)
+  const firstMs = now() - t0
   const mem = tracker.result()
+  // Memory is the first timed run's; the small lines (a speed goal only) take the fastest of
+  // BENCH_REPEAT runs, the huge lines (a memory goal too) are timed once.
+  const r =
+    params.kind === 'small'
+      ? await fastestOf(async (i) => {
+          if (i === 0) return { ...first, ms: firstMs }
+          gc()
+          const t = now()
+          const again = await run(data)
+          return { ...again, ms: now() - t }
+        })
+      : { ...first, ms: firstMs }
+  const ms = r.ms
   const units = params.kind === 'small' ? r.count : data.bytes / 1e6
   return { ...r, ms, units, ...mem, rssPerLine: params.kind === 'huge' ? mem.rssPeakDelta / data.bytes : undefined }
 }
