@@ -108,8 +108,6 @@ function parseBatches(
   })
 }
 
-const NOTHING: ChunkResult<never> = { batch: [], failure: undefined }
-
 /**
  * The last event ID moved by a block without data (which dispatches no message), in stream order
  * among the messages. `createEventStream` reads these so that the ID it sends on reconnect is the
@@ -320,6 +318,8 @@ function eventStreamParser(
     } catch (error) {
       failure = { error }
     }
+    // Most chunks of a large event complete nothing: no new arrays or result for them.
+    if (out.length === 0 && failure === undefined) return NOTHING
     const batch = out
     parsed = []
     out = parsed
@@ -330,6 +330,7 @@ function eventStreamParser(
 const LF = 0x0a
 const CR = 0x0d
 const NO_MOVES: readonly IdMove[] = []
+const NOTHING: ChunkResult<never> = { batch: [], failure: undefined }
 
 /** Text index just after the last blank line that {@link blankLines} counted. */
 let lastBlankAfter = -1
