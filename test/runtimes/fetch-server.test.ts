@@ -44,10 +44,18 @@ async function subscriberCount(server: RuntimeServer, channel: string): Promise<
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 /** The subscriptions the server opened for `token`, in order, with the id each resumed from. */
-function resumedFrom(server: RuntimeServer, token: string): (string | null)[] {
-  return server.process.events
-    .filter((event) => event.type === 'subscribed' && event.token === token)
-    .map((event) => event.lastEventId as string | null)
+/**
+ * The Last-Event-ID of each of the first `count` subscriptions of `token`, once the server has
+ * logged that many. Its log comes over the child's stdout, the events over HTTP: a client can hold
+ * the last event before the log line of the request that carried it has been read.
+ */
+async function resumedFrom(server: RuntimeServer, token: string, count: number): Promise<(string | null)[]> {
+  const subscriptions = () =>
+    server.process.events.filter((event) => event.type === 'subscribed' && event.token === token)
+  await server.process.waitFor(() => subscriptions().length >= count, {
+    what: `${count} "subscribed" events for ${token}`,
+  })
+  return subscriptions().map((event) => event.lastEventId as string | null)
 }
 
 /** Counts messages as a listener receives them; `reached(n)` resolves once `n` have arrived. */
@@ -114,7 +122,7 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
       expect(received.map((m) => m.data)).toEqual(range(1, 15).map(String))
       expect(received.map((m) => m.lastEventId)).toEqual(ids)
       // Four responses of at most four events each; every reconnect sent the id of the last event.
-      expect(resumedFrom(server, channel)).toEqual([null, ids[3], ids[7], ids[11]])
+      expect(await resumedFrom(server, channel, 4)).toEqual([null, ids[3], ids[7], ids[11]])
     } finally {
       source.close()
     }
@@ -145,7 +153,7 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
 
       expect(received.map((m) => m.data)).toEqual(range(1, 15).map(String))
       expect(received.map((m) => m.id)).toEqual(ids)
-      expect(resumedFrom(server, channel)).toEqual([null, ids[3], ids[7], ids[11]])
+      expect(await resumedFrom(server, channel, 4)).toEqual([null, ids[3], ids[7], ids[11]])
       expect(connection.getSnapshot()).toMatchObject({ status: 'open', lastEventId: ids[14], error: undefined })
     } finally {
       connection.close()
@@ -180,7 +188,7 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
     await publisher
     expect(received.map((m) => m.data)).toEqual(range(1, 9).map(String))
     expect(received.map((m) => m.id)).toEqual(ids)
-    expect(resumedFrom(server, channel)).toEqual([null, ids[2], ids[5]])
+    expect(await resumedFrom(server, channel, 3)).toEqual([null, ids[2], ids[5]])
   })
 
   it('ndjsonResponse + channel -> readNdjson over fetch, resuming with Last-Event-ID', async () => {
@@ -207,7 +215,7 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
     await publisher
     expect(received.map((m) => m.data)).toEqual(range(1, 10))
     expect(received.map((m) => m.id)).toEqual(ids)
-    expect(resumedFrom(server, channel)).toEqual([null, ids[3], ids[7]])
+    expect(await resumedFrom(server, channel, 3)).toEqual([null, ids[3], ids[7]])
   })
 
   it('ndjsonResponse + channel -> createNdjsonStream, resuming through a resume hook (lastEventId query parameter)', async () => {
@@ -235,7 +243,7 @@ describe.each(runtimes)('server-kit Fetch path under %s', (runtime) => {
 
       expect(received.map((item) => item.data)).toEqual(range(1, 15))
       expect(received.map((item) => item.id)).toEqual(ids)
-      expect(resumedFrom(server, channel)).toEqual([null, ids[3], ids[7], ids[11]])
+      expect(await resumedFrom(server, channel, 4)).toEqual([null, ids[3], ids[7], ids[11]])
     } finally {
       connection.close()
     }
