@@ -70,6 +70,21 @@ export function hugeLine(size, chunkSize, seed = 5, ascii = false) {
 }
 
 /**
+ * The baseline contestant end to end: reads `stream` with its own reader and feeds every chunk to
+ * {@link createBaselineNdjsonParser} (the one copy of this loop for the benchmark and the profilers).
+ */
+export async function readBaselineNdjson(stream, onValue) {
+  const p = createBaselineNdjsonParser(onValue)
+  const reader = stream.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    p.feed(value)
+  }
+  p.end()
+}
+
+/**
  * Minimal NDJSON parser (the baseline): streaming TextDecoder, a newline search only in the newly
  * decoded text, the pieces of a line that spans chunks kept in an array and joined once when its
  * newline arrives (linear for any line length), JSON.parse per non-empty line. (Keeping the bytes

@@ -2,7 +2,7 @@
 // `node bench/profile/compare.mjs <sse-small|sse-large|sse-one|ndjson-small> <reps> <contestant...>`
 
 import { HASH_SEED, streamOf } from '../lib/data.mjs'
-import { createBaselineNdjsonParser, digestRecord, smallLines } from '../lib/ndjson.mjs'
+import { digestRecord, readBaselineNdjson, smallLines } from '../lib/ndjson.mjs'
 import { digestLarge, digestSmall, largeStream, smallStream } from '../lib/sse.mjs'
 import { sseClients } from '../lib/sse-clients.mjs'
 
@@ -19,16 +19,8 @@ const { readNdjson } = await import('@sluice/client')
 const runners = {
   async ndjson(id) {
     let h = HASH_SEED
-    if (id === 'baseline') {
-      const p = createBaselineNdjsonParser((v) => (h = digestRecord(h, v)))
-      const reader = streamOf(data.chunks).getReader()
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        p.feed(value)
-      }
-      p.end()
-    } else for await (const v of readNdjson(streamOf(data.chunks))) h = digestRecord(h, v)
+    if (id === 'baseline') await readBaselineNdjson(streamOf(data.chunks), (v) => (h = digestRecord(h, v)))
+    else for await (const v of readNdjson(streamOf(data.chunks))) h = digestRecord(h, v)
     return h
   },
   async sse(id) {

@@ -2,7 +2,7 @@
 // for `node --cpu-prof bench/profile/parse.mjs <sse-small|sse-large|ndjson-small> <contestant>`.
 
 import { HASH_SEED, streamOf } from '../lib/data.mjs'
-import { createBaselineNdjsonParser, digestRecord, smallLines } from '../lib/ndjson.mjs'
+import { digestRecord, readBaselineNdjson, smallLines } from '../lib/ndjson.mjs'
 import { digestLarge, digestSmall, largeStream, smallStream } from '../lib/sse.mjs'
 import { sseClients } from '../lib/sse-clients.mjs'
 
@@ -33,17 +33,10 @@ for (let r = 0; r < Number(reps); r++) {
   } else if (what === 'ndjson-small') {
     const { chunks } = smallLines(200_000, 16384)
     if (who === 'baseline') {
-      const p = createBaselineNdjsonParser((v) => {
+      await readBaselineNdjson(streamOf(chunks), (v) => {
         h = digestRecord(h, v)
         count++
       })
-      const reader = streamOf(chunks).getReader()
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        p.feed(value)
-      }
-      p.end()
     } else {
       const { readNdjson } = await import('@sluice/client')
       for await (const v of readNdjson(streamOf(chunks))) {

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { HASH_SEED, streamOf } from '../lib/data.mjs'
-import { createBaselineNdjsonParser, digestRecord, smallLines } from '../lib/ndjson.mjs'
+import { digestRecord, readBaselineNdjson, smallLines } from '../lib/ndjson.mjs'
 import { digestLarge, digestSmall, largeStream, smallStream } from '../lib/sse.mjs'
 import { sseClients } from '../lib/sse-clients.mjs'
 
@@ -65,16 +65,8 @@ async function once(input) {
     count++
   }
   if (what === 'ndjson-small') {
-    if (who === 'baseline') {
-      const p = createBaselineNdjsonParser(onRecord)
-      const reader = streamOf(input.chunks).getReader()
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        p.feed(value)
-      }
-      p.end()
-    } else {
+    if (who === 'baseline') await readBaselineNdjson(streamOf(input.chunks), onRecord)
+    else {
       for await (const v of readNdjson(streamOf(input.chunks))) onRecord(v)
     }
   } else if (what === 'sse-small') {

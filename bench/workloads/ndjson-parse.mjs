@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module'
 import { HASH_SEED, iterableOf, streamOf } from '../lib/data.mjs'
 import { fastestOf, gc, MemoryTracker, now } from '../lib/measure.mjs'
-import { createBaselineNdjsonParser, digestHuge, digestRecord, hugeLine, smallLines } from '../lib/ndjson.mjs'
+import { digestHuge, digestRecord, hugeLine, readBaselineNdjson, smallLines } from '../lib/ndjson.mjs'
 import { metricAtMost, ratioAtLeast } from '../lib/report.mjs'
 
 export const title = 'ndjson-parse — many small lines, and one huge line'
@@ -136,17 +136,7 @@ export const contestants = [
     id: 'baseline',
     label: 'baseline (hand-written splitter + JSON.parse)',
     kind: 'baseline',
-    run: (params) =>
-      timed(params, async (src, onValue) => {
-        const p = createBaselineNdjsonParser(onValue)
-        const reader = src.stream().getReader()
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done) break
-          p.feed(value)
-        }
-        p.end()
-      }),
+    run: (params) => timed(params, (src, onValue) => readBaselineNdjson(src.stream(), onValue)),
   },
   {
     id: 'sluice-read',
