@@ -16,12 +16,13 @@
 //   BENCH_FILTER   regular expression on contestant ids (quick runs only)
 //   BENCH_TIMEOUT  per-measurement time limit in ms, overriding each variant's default
 
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { renderResults, stats } from './lib/report.mjs'
+import { runChild } from './lib/spawn.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const tmp = join(here, '.tmp', 'results')
@@ -54,38 +55,18 @@ if (!(scale > 0 && scale <= 1)) throw new RangeError('BENCH_SCALE must be in (0,
  * Runs one measurement child and resolves with its result, `{ status: 'timeout' }` or
  * `{ status: 'error', error }`. Never rejects: a crashing contestant is a row, not a crash.
  */
-function measure(workloadFile, variantId, contestantId, params, timeoutMs) {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--expose-gc', join(here, 'lib', 'child.mjs'), workloadFile, variantId, contestantId, JSON.stringify(params)],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } },
-    )
-    let out = ''
-    let err = ''
-    // Bounded capture: a chatty contestant cannot grow the runner's memory.
-    child.stdout.on('data', (d) => {
-      if (out.length < 1e6) out += d
-    })
-    child.stderr.on('data', (d) => {
-      if (err.length < 1e5) err += d
-    })
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGKILL')
-    }, timeoutMs)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      if (timedOut) return resolve({ status: 'timeout', timeoutMs })
-      const line = out.split('\n').find((l) => l.startsWith('@@RESULT '))
-      if (!line) {
-        const firstError = err.split('\n').find((l) => /Error|error/.test(l)) ?? err.split('\n')[0] ?? ''
-        return resolve({ status: 'error', error: `exit ${code ?? signal}: ${firstError.trim().slice(0, 200)}` })
-      }
-      resolve({ status: 'ran', ...JSON.parse(line.slice('@@RESULT '.length)) })
-    })
-  })
+async function measure(workloadFile, variantId, contestantId, params, timeoutMs) {
+  const { code, signal, out, err, timedOut } = await runChild(
+    ['--expose-gc', join(here, 'lib', 'child.mjs'), workloadFile, variantId, contestantId, JSON.stringify(params)],
+    { timeoutMs },
+  )
+  if (timedOut) return { status: 'timeout', timeoutMs }
+  const line = out.split('\n').find((l) => l.startsWith('@@RESULT '))
+  if (!line) {
+    const firstError = err.split('\n').find((l) => /Error|error/.test(l)) ?? err.split('\n')[0] ?? ''
+    return { status: 'error', error: `exit ${code ?? signal}: ${firstError.trim().slice(0, 200)}` }
+  }
+  return { status: 'ran', ...JSON.parse(line.slice('@@RESULT '.length)) }
 }
 
 /** Judges a child's result against the expected count and checksum. */

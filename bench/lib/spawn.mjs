@@ -71,3 +71,35 @@ export async function startHelper(
     },
   }
 }
+
+/**
+ * Runs `node ...args` to its end (a measurement or profiling child): output captured up to a bound
+ * (a chatty child cannot grow the parent's memory), killed after `timeoutMs`. Resolves
+ * `{ code, signal, out, err, timedOut }`; never rejects.
+ */
+export function runChild(args, { timeoutMs, cwd, maxOut = 1e6 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production' },
+      ...(cwd === undefined ? {} : { cwd }),
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => {
+      if (out.length < maxOut) out += d
+    })
+    child.stderr.on('data', (d) => {
+      if (err.length < 1e5) err += d
+    })
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, timeoutMs)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, out, err, timedOut })
+    })
+  })
+}

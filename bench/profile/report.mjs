@@ -10,11 +10,12 @@
 // Environment: PROFILE_REPS runs per contestant (default 5), PROFILE_INTERVAL_US sampling interval
 // (default 500).
 
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runChild } from '../lib/spawn.mjs'
 import { sseLabels } from '../lib/sse-clients.mjs'
 import { summarize } from './summary.mjs'
 
@@ -58,34 +59,18 @@ const LABELS = {
 const labelOf = (w, c) => LABELS[`${w}/${c}`] ?? LABELS[c] ?? c
 
 /** Runs one child; resolves with its JSON line, or `{ failed }` (never rejects). */
-function profileOne(what, who, file) {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [join(here, 'profile-child.mjs'), what, who, String(reps), file, String(interval)],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' }, cwd: root },
-    )
-    let out = ''
-    let err = ''
-    // Bounded capture: a chatty contestant cannot grow this process's memory.
-    child.stdout.on('data', (d) => {
-      if (out.length < 1e5) out += d
-    })
-    child.stderr.on('data', (d) => {
-      if (err.length < 1e5) err += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      if (code !== 0)
-        return resolve({ failed: `exit ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' ')}` })
-      try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1)))
-      } catch {
-        resolve({ failed: `no result line: ${out.slice(0, 200)}` })
-      }
-    })
-  })
+async function profileOne(what, who, file) {
+  const { code, signal, out, err, timedOut } = await runChild(
+    [join(here, 'profile-child.mjs'), what, who, String(reps), file, String(interval)],
+    { timeoutMs: TIMEOUT_MS, cwd: root, maxOut: 1e5 },
+  )
+  if (timedOut) return { failed: `no result within ${TIMEOUT_MS} ms` }
+  if (code !== 0) return { failed: `exit ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' ')}` }
+  try {
+    return JSON.parse(out.trim().split('\n').at(-1))
+  } catch {
+    return { failed: `no result line: ${out.slice(0, 200)}` }
+  }
 }
 
 const ms = (us) => (us / 1000).toFixed(0)
