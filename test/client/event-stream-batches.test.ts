@@ -118,6 +118,32 @@ describe('createEventStream over large chunks', () => {
     expect(timers()).toBe(before)
   })
 
+  it('leaves no timer of the ended attempt behind when a stream a loop was catching up on ends and is retried', async () => {
+    server = await startHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.end(frames(0, 5_000))
+    })
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+    const before = timers()
+    const connection = createEventStream(server.url, { retry: { initialDelay: 60_000, jitter: false } })
+    // Read by the retry itself, before the backoff timer is set: the attempt's own timers (idle
+    // timeout, the wait for the loop) must be gone by then.
+    const atRetry = new Promise<number>((resolve) =>
+      connection.subscribe(() => {
+        if (connection.getSnapshot().status === 'reconnecting') resolve(timers())
+      }),
+    )
+    let count = 0
+    for await (const _ of connection) {
+      count += 1
+      if (count === 5_000) break
+    }
+    const timersAtRetry = await atRetry
+    connection.close()
+    expect(count).toBe(5_000)
+    expect(timersAtRetry).toBe(before)
+  })
+
   it('stops handling the rest of a chunk when a listener reconnects, and resumes after the last handled id', async () => {
     const lastEventIds: Array<string | undefined> = []
     server = await startHttpServer((req, res) => {

@@ -448,6 +448,7 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     controller.abort()
     clearTimeout(this.#stableTimer)
     this.#stableTimer = undefined
+    this.#stopWaiting()
     if (end.type === 'close') {
       this.#finish(end.error)
       return
@@ -475,7 +476,14 @@ export class ConnectionCore<TMessage, TData> implements Connection<TMessage, TDa
     const attempt = this.#attempt
     this.#attempt = undefined
     attempt?.abort()
-    // A transport waiting for the loops goes on at once, sees its signal aborted and stops.
+    this.#stopWaiting()
+  }
+
+  /**
+   * An attempt is over (dropped or ended): a transport waiting for the loops goes on at once (sees
+   * its signal aborted and stops), and the lag timer of its waits goes with it.
+   */
+  #stopWaiting(): void {
     this.#endDrainWait()
     clearTimeout(this.#lagTimer)
     this.#lagTimer = undefined
